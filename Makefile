@@ -1,0 +1,73 @@
+# evalkit — two commands: `make test` and `make reports`. Both build .venv from the lock first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export PYTHONHASHSEED := 0
+export OPENBLAS_NUM_THREADS := 1
+export OMP_NUM_THREADS := 1
+export MKL_NUM_THREADS := 1
+export MPLBACKEND := Agg
+export TZ := UTC
+export LC_ALL := C.UTF-8
+
+.PHONY: help venv test test-slow test-all lint typecheck reports check-reports lock env-yml bench reference clean
+
+help:
+	@echo "make test      create .venv from requirements.lock and run the fast tests, lint and type checks"
+	@echo "make reports   create .venv and rebuild every report in reports/"
+	@echo "make test-slow run the slow simulation studies"
+	@echo "make lock      regenerate requirements.lock and environment.yml from pyproject.toml"
+	@echo "make reference regenerate tests/reference/*.csv with R (needs r-cran-survival)"
+	@echo "make bench     run the scale benchmarks in benchmarks/"
+
+venv: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check
+	touch $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy evalkit
+
+test: lint typecheck
+	$(BIN)/python -m pytest -q
+
+test-slow: $(STAMP)
+	# pytest exits 5 when no test is marked slow; that is not a failure
+	$(BIN)/python -m pytest -q -m slow || test $$? -eq 5
+
+test-all: test test-slow
+
+reports: $(STAMP)
+	$(BIN)/evalkit build
+
+check-reports: $(STAMP)
+	$(BIN)/evalkit build --check
+
+# Regenerate the lock (needs network access to PyPI) and the conda environment file from it.
+lock:
+	$(PYTHON) -m pip install --quiet uv
+	$(PYTHON) -m uv pip compile pyproject.toml --extra dev --python-version 3.11 \
+		--no-header --annotation-style line -o requirements.lock
+	$(PYTHON) tools/lock_to_environment.py requirements.lock environment.yml
+
+env-yml:
+	$(PYTHON) tools/lock_to_environment.py requirements.lock environment.yml
+
+reference:
+	Rscript tests/reference/survival_reference.R
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_cox.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

@@ -1,0 +1,61 @@
+"""Small data sets shipped with evalkit, loaded through :mod:`importlib.resources`.
+
+Only openly licensed or synthetic data ship here: never person-level records of real people
+other than published research data sets such as Rossi et al. (1980).
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import pandas as pd
+
+__all__ = ["load_rossi"]
+
+
+def load_rossi() -> pd.DataFrame:
+    """Rossi et al. (1980): recidivism of 432 men released from Maryland state prisons.
+
+    A randomised trial of financial aid for released prisoners (the Life Insurance for Ex-Offenders
+    experiment, LIFE): half of the men were randomly assigned to receive financial aid (``fin``)
+    after release; they were followed for one year and the week of first arrest recorded.
+
+    Source: Rossi, P.H., Berk, R.A. and Lenihan, K.J. (1980). *Money, Work and Crime: Some
+    Experimental Results*. New York: Academic Press. As distributed with the ``carData`` R
+    package (``Rossi``, reduced to the time-fixed covariates) and with lifelines
+    (``lifelines.datasets.load_rossi``, MIT licence), from which this copy was taken unchanged.
+
+    Shape: 432 rows × 9 columns.
+
+    Columns
+    -------
+    week : int
+        Week of first arrest after release, or 52 if not arrested (censored).
+    arrest : int
+        1 if arrested during the year of follow-up, else 0.
+    fin : int
+        1 if the man received financial aid (the randomised treatment), else 0.
+    age : int
+        Age in years at release.
+    race : int
+        1 if black, else 0.
+    wexp : int
+        1 if the man had full-time work experience before incarceration, else 0.
+    mar : int
+        1 if married at release, else 0.
+    paro : int
+        1 if released on parole, else 0.
+    prio : int
+        Number of prior convictions.
+
+    Examples
+    --------
+    >>> from evalkit.datasets import load_rossi
+    >>> rossi = load_rossi()
+    >>> rossi.shape
+    (432, 9)
+    >>> int(rossi["arrest"].sum())
+    114
+    """
+    with resources.files(__package__).joinpath("rossi.csv").open("r", encoding="utf-8") as fh:
+        return pd.read_csv(fh)

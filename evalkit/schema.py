@@ -1,0 +1,326 @@
+"""Input validation shared by every public entry point.
+
+Each check raises :class:`evalkit.errors.InputError` naming the table, the column, the rule and
+up to five offending row identifiers. Row identifiers are the DataFrame index labels unless an
+identifier column (``id_col``) is given, in which case its values are shown: a user with
+``person_id`` in their data wants to see person ids, not positions.
+
+Nothing here coerces invalid values to NA or drops rows: invalid input is an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from evalkit.errors import DesignError, InputError, _plain
+
+__all__ = [
+    "check_choice",
+    "check_dates",
+    "check_event",
+    "check_frame",
+    "check_groups",
+    "check_has_events",
+    "check_no_missing",
+    "check_numeric",
+    "check_positive",
+    "check_time",
+    "check_unique",
+    "require_columns",
+    "row_ids",
+    "validate_survival",
+]
+
+
+def row_ids(df: pd.DataFrame, mask: Any, id_col: str | None = None) -> list[Any]:
+    """Identifiers of the rows where ``mask`` is true: values of ``id_col`` or index labels."""
+    mask = np.asarray(mask, dtype=bool)
+    if id_col is not None and id_col in df.columns:
+        return list(df[id_col].to_numpy()[mask])
+    return list(df.index[mask])
+
+
+def check_frame(df: Any, *, table: str = "data") -> pd.DataFrame:
+    """Check that ``df`` is a non-empty pandas DataFrame."""
+    if not isinstance(df, pd.DataFrame):
+        raise InputError(None, f"must be a pandas DataFrame, not {type(df).__name__}", table=table)
+    if len(df) == 0:
+        raise InputError(None, "has no rows", table=table)
+    return df
+
+
+def require_columns(
+    df: pd.DataFrame, columns: Iterable[str | None], *, table: str = "data"
+) -> None:
+    """Raise if any of ``columns`` (``None`` entries are skipped) is missing from ``df``."""
+    missing = [c for c in columns if c is not None and c not in df.columns]
+    if missing:
+        have = ", ".join(map(str, df.columns[:20]))
+        raise InputError(
+            missing[0],
+            f"is missing (missing: {', '.join(map(str, missing))}; columns present: {have})",
+            table=table,
+        )
+
+
+def check_no_missing(
+    df: pd.DataFrame, column: str, *, table: str = "data", id_col: str | None = None
+) -> None:
+    """Raise if ``column`` has missing values (NaN, None, NaT, pd.NA)."""
+    bad = df[column].isna().to_numpy()
+    if bad.any():
+        raise InputError(column, "has missing values", row_ids(df, bad, id_col), table=table)
+
+
+def check_numeric(
+    df: pd.DataFrame, column: str, *, table: str = "data", id_col: str | None = None
+) -> np.ndarray:
+    """Require a numeric (or boolean) column without missing values; return it as float64."""
+    s = df[column]
+    if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
+        coerced = pd.to_numeric(s, errors="coerce")
+        bad = coerced.isna().to_numpy() & s.notna().to_numpy()
+        raise InputError(
+            column,
+            f"must be numeric, but has dtype {s.dtype}",
+            row_ids(df, bad, id_col) if bad.any() else None,
+            table=table,
+        )
+    check_no_missing(df, column, table=table, id_col=id_col)
+    values = s.to_numpy(dtype=float)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        raise InputError(column, "must be finite", row_ids(df, bad, id_col), table=table)
+    return values
+
+
+def check_time(
+    df: pd.DataFrame,
+    column: str,
+    *,
+    table: str = "data",
+    id_col: str | None = None,
+    allow_zero: bool = True,
+) -> np.ndarray:
+    """Survival time: numeric, finite, no missing values, non-negative (or positive)."""
+    values = check_numeric(df, column, table=table, id_col=id_col)
+    bad = values <= 0 if not allow_zero else values < 0
+    if bad.any():
+        rule = "must be positive" if not allow_zero else "must not be negative"
+        raise InputError(column, rule, row_ids(df, bad, id_col), table=table)
+    return values
+
+
+def check_event(
+    df: pd.DataFrame,
+    column: str,
+    *,
+    table: str = "data",
+    id_col: str | None = None,
+    causes: bool = False,
+) -> np.ndarray:
+    """Event indicator: 0/1 (or booleans); with ``causes=True``, 0 = censored and 1, 2, … causes."""
+    s = df[column]
+    if pd.api.types.is_bool_dtype(s):
+        check_no_missing(df, column, table=table, id_col=id_col)
+        return s.to_numpy(dtype=np.int64)
+    values = check_numeric(df, column, table=table, id_col=id_col)
+    if causes:
+        bad = (values < 0) | (values != np.round(values))
+        rule = "must be 0 (censored) or a positive whole-number cause code 1, 2, …"
+    else:
+        bad = (values != 0) & (values != 1)
+        rule = "must be 0 (censored) or 1 (event)"
+    if bad.any():
+        raise InputError(column, rule, row_ids(df, bad, id_col), table=table)
+    return values.astype(np.int64)
+
+
+def check_positive(
+    df: pd.DataFrame, column: str, *, table: str = "data", id_col: str | None = None
+) -> np.ndarray:
+    """Weights and similar: numeric, finite, strictly positive."""
+    values = check_numeric(df, column, table=table, id_col=id_col)
+    bad = values <= 0
+    if bad.any():
+        raise InputError(column, "must be positive", row_ids(df, bad, id_col), table=table)
+    return values
+
+
+def check_dates(
+    df: pd.DataFrame, column: str, *, table: str = "data", id_col: str | None = None
+) -> pd.Series:
+    """Parse ``column`` as dates; raise naming the rows that are missing or not dates.
+
+    Strings in ISO format (``2023-04-01``) and datetime columns are accepted. Times of day are
+    kept as they are (the cohort code works in whole days).
+    """
+    s = df[column]
+    if pd.api.types.is_datetime64_any_dtype(s):
+        parsed = s
+    else:
+        parsed = pd.to_datetime(s, errors="coerce", format="mixed")
+        not_dates = parsed.isna().to_numpy() & s.notna().to_numpy()
+        if not_dates.any():
+            raise InputError(
+                column,
+                "must be dates (e.g. 2023-04-01)",
+                row_ids(df, not_dates, id_col),
+                table=table,
+            )
+    if getattr(parsed.dt, "tz", None) is not None:
+        parsed = parsed.dt.tz_localize(None)
+    missing = parsed.isna().to_numpy()
+    if missing.any():
+        raise InputError(column, "has missing dates", row_ids(df, missing, id_col), table=table)
+    return parsed.astype("datetime64[ns]")
+
+
+def check_unique(df: pd.DataFrame, column: str, *, table: str = "data") -> None:
+    """Raise if ``column`` has duplicated values (each duplicated value is listed once)."""
+    dup = df[column].duplicated(keep=False).to_numpy()
+    if dup.any():
+        values = pd.unique(df[column].to_numpy()[dup])
+        raise InputError(column, "must be unique (one row per person)", values, table=table)
+
+
+def check_choice(value: Any, name: str, choices: Sequence[Any]) -> None:
+    """Raise ``ValueError`` naming the bad value of an option and listing the valid ones."""
+    if value not in choices:
+        valid = ", ".join(repr(c) for c in choices)
+        raise InputError(name, f"got {value!r}; valid values are {valid}")
+
+
+def check_groups(
+    df: pd.DataFrame,
+    by: str,
+    *,
+    table: str = "data",
+    min_groups: int = 1,
+    groups: Sequence[Any] | None = None,
+    id_col: str | None = None,
+) -> list[Any]:
+    """Groups of ``by``: no missing labels, no empty group, at least ``min_groups`` of them.
+
+    ``groups`` lists the groups the analysis expects (e.g. the categories of a categorical
+    column); a group with no rows is an error rather than a silently missing row of output.
+    Returns the groups in sorted order (categorical order for categoricals).
+    """
+    check_no_missing(df, by, table=table, id_col=id_col)
+    s = df[by]
+    present = pd.unique(s.to_numpy())
+    if groups is None and isinstance(s.dtype, pd.CategoricalDtype):
+        groups = list(s.cat.categories)
+    if groups is not None:
+        empty = [g for g in groups if g not in set(present)]
+        if empty:
+            empty = [_plain(g) for g in empty]
+            raise InputError(
+                by, f"group {empty[0]!r} has no rows (empty groups: {empty})", table=table
+            )
+        ordered = list(groups)
+    else:
+        try:
+            ordered = sorted(present)
+        except TypeError:
+            ordered = list(present)
+    if len(ordered) < min_groups:
+        shown = [_plain(g) for g in ordered]
+        raise DesignError(
+            f"column '{by}' in {table} has {len(ordered)} group ({shown!r}); "
+            f"this method compares groups and needs at least {min_groups}"
+        )
+    return ordered
+
+
+def check_has_events(
+    event: np.ndarray,
+    *,
+    column: str,
+    table: str = "data",
+    labels: np.ndarray | None = None,
+    by: str | None = None,
+) -> None:
+    """Raise if there are no events at all, or (with ``labels``) a group has none."""
+    if labels is None:
+        if not np.any(event > 0):
+            raise InputError(
+                column,
+                "has no events (all rows censored); the method needs at least one",
+                table=table,
+            )
+        return
+    codes, uniques = pd.factorize(labels, sort=True)
+    counts = np.bincount(codes, weights=(event > 0).astype(float), minlength=len(uniques))
+    none = [_plain(uniques[i]) for i in np.flatnonzero(counts == 0)]
+    if none:
+        raise InputError(
+            column,
+            f"has no events in group(s) {none!r} of '{by}'; "
+            "the method needs at least one per group",
+            table=table,
+        )
+
+
+def validate_survival(
+    df: Any,
+    *,
+    time: str,
+    event: str,
+    by: str | None = None,
+    strata: str | Sequence[str] | None = None,
+    weights: str | None = None,
+    covariates: Sequence[str] | None = None,
+    cluster: str | None = None,
+    entry: str | None = None,
+    id_col: str | None = None,
+    table: str = "data",
+    causes: bool = False,
+    min_groups: int = 1,
+) -> dict[str, Any]:
+    """Validate a survival data set and return its columns as numpy arrays.
+
+    Returns a dict with ``time`` and ``event`` (numpy arrays) and, when asked, ``by`` (group
+    labels), ``groups`` (sorted unique groups), ``strata`` (labels, one array per row formed from
+    all strata columns), ``weights``, ``X`` (covariate matrix, float64), ``cluster`` and ``entry``.
+    """
+    df = check_frame(df, table=table)
+    strata_cols = [strata] if isinstance(strata, str) else list(strata or [])
+    covs = list(covariates or [])
+    require_columns(
+        df, [time, event, by, weights, cluster, entry, *strata_cols, *covs], table=table
+    )
+    out: dict[str, Any] = {
+        "time": check_time(df, time, table=table, id_col=id_col),
+        "event": check_event(df, event, table=table, id_col=id_col, causes=causes),
+    }
+    if entry is not None:
+        ent = check_time(df, entry, table=table, id_col=id_col)
+        bad = ent >= out["time"]
+        if bad.any():
+            raise InputError(
+                entry, f"must be before '{time}'", row_ids(df, bad, id_col), table=table
+            )
+        out["entry"] = ent
+    if by is not None:
+        out["groups"] = check_groups(df, by, table=table, min_groups=min_groups, id_col=id_col)
+        out["by"] = df[by].to_numpy()
+    if strata_cols:
+        for col in strata_cols:
+            check_no_missing(df, col, table=table, id_col=id_col)
+        if len(strata_cols) == 1:
+            out["strata"] = df[strata_cols[0]].to_numpy()
+        else:
+            out["strata"] = df[strata_cols].astype(str).agg(", ".join, axis=1).to_numpy()
+    if weights is not None:
+        out["weights"] = check_positive(df, weights, table=table, id_col=id_col)
+    if covs:
+        out["X"] = np.column_stack([check_numeric(df, c, table=table, id_col=id_col) for c in covs])
+    if cluster is not None:
+        check_no_missing(df, cluster, table=table, id_col=id_col)
+        out["cluster"] = df[cluster].to_numpy()
+    return out
