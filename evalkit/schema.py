@@ -30,6 +30,7 @@ __all__ = [
     "check_positive",
     "check_time",
     "check_unique",
+    "group_codes",
     "require_columns",
     "row_ids",
     "validate_survival",
@@ -324,3 +325,33 @@ def validate_survival(
         check_no_missing(df, cluster, table=table, id_col=id_col)
         out["cluster"] = df[cluster].to_numpy()
     return out
+
+
+def group_codes(
+    df: pd.DataFrame,
+    by: str,
+    *,
+    table: str = "data",
+    min_groups: int = 1,
+    id_col: str | None = None,
+) -> tuple[np.ndarray, list[Any]]:
+    """:func:`check_groups` plus each row's group as an integer code, without a Python loop.
+
+    The same rules and errors as :func:`check_groups` (no missing labels, no categorical level
+    without rows, at least ``min_groups`` groups). Returns ``(codes, groups)`` where ``groups``
+    is ordered as :func:`check_groups` orders it and ``codes[i]`` indexes row i's group in it.
+    The column is factorised as it is (no conversion to Python objects), so this stays fast on
+    a million rows of Arrow-backed strings.
+    """
+    check_no_missing(df, by, table=table, id_col=id_col)
+    s = df[by]
+    try:
+        codes, uniques = pd.factorize(s, sort=True)
+    except TypeError:  # labels of types that do not sort together
+        codes, uniques = pd.factorize(s, sort=False)
+    distinct = pd.DataFrame({by: uniques})  # one row per label (keeps a categorical's levels)
+    groups = check_groups(distinct, by, table=table, min_groups=min_groups)
+    position = pd.Index(list(groups), dtype=object).get_indexer(
+        pd.Index(list(uniques), dtype=object)
+    )
+    return np.asarray(position, dtype=np.intp)[codes], groups
