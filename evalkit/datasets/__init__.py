@@ -10,7 +10,9 @@ from importlib import resources
 
 import pandas as pd
 
-__all__ = ["load_rossi"]
+from evalkit.datasets.synthetic import simulate_reoffending
+
+__all__ = ["load_rossi", "simulate_reoffending"]
 
 
 def load_rossi() -> pd.DataFrame:
