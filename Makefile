@@ -12,7 +12,7 @@ export MPLBACKEND := Agg
 export TZ := UTC
 export LC_ALL := C.UTF-8
 
-.PHONY: help venv test test-slow test-all lint typecheck reports check-reports lock env-yml bench reference clean
+.PHONY: help venv a11y-deps test test-slow test-all lint typecheck reports check-reports lock env-yml bench reference clean
 
 help:
 	@echo "make test      create .venv from requirements.lock and run the fast tests, lint and type checks"
@@ -38,7 +38,13 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy evalkit
 
-test: lint typecheck
+# Node packages for the browser accessibility audit (axe-core driven through the Debian chromium).
+a11y-deps: tools/a11y/node_modules/.package-lock.json
+
+tools/a11y/node_modules/.package-lock.json: tools/a11y/package-lock.json
+	npm ci --prefix tools/a11y --no-audit --no-fund --silent
+
+test: lint typecheck a11y-deps
 	$(BIN)/python -m pytest -q
 
 test-slow: $(STAMP)
@@ -65,9 +71,14 @@ env-yml:
 
 reference:
 	Rscript tests/reference/survival_reference.R
+	Rscript tests/reference/proportions_reference.R
+	Rscript tests/reference/matching_reference.R
+	Rscript tests/reference/timeseries_reference.R
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_cox.py
+	$(BIN)/python benchmarks/bench_cohort.py
+	$(BIN)/python benchmarks/bench_matching.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

@@ -1,12 +1,89 @@
-"""Report building: scripted analyses in ``analyses/`` rendered to HTML in ``reports/``.
+"""Reports: scripted analyses in ``analyses/`` rendered to accessible, byte-stable HTML.
 
-This first version builds only ``reports/index.html``, listing the analyses found; the full
-pipeline (jupytext → executed notebook → accessible HTML) replaces it. Output is byte-identical
-for the same repository state: no timestamps, stable ordering.
+Inside an analysis script (a jupytext percent script, see ``analyses/_template.py``)::
+
+    import evalkit as ek
+    from evalkit import report as rp
+
+    cfg = rp.load_config("my_analysis")          # the TOML beside the script
+    ...
+    rp.headline("Fewer people reoffended ...", rating=3)
+    rp.table(result.to_frame(), caption="...", disclosure=cfg.disclosure)
+    rp.figure(fig, alt="...", caption="...")
+
+Only these fragments reach a report: every count passes through disclosure control
+(:mod:`evalkit.report.disclosure`) and every figure carries alt text. ``evalkit build`` runs the
+scripts (:mod:`evalkit.report.build`); :mod:`evalkit.report.provenance` explains how a report
+identifies what it was built from.
 """
 
 from __future__ import annotations
 
-from evalkit.report.build import BuildResult, build, check, list_analyses
+from evalkit.report.build import (
+    BuildError,
+    BuildResult,
+    CheckResult,
+    ReportOutcome,
+    build,
+    check,
+    list_analyses,
+    new_analysis,
+    render_report,
+)
+from evalkit.report.components import (
+    SMS_LEVELS,
+    Fragment,
+    evidence_rating,
+    headline,
+    markdown,
+    paragraph,
+    show,
+    summary,
+    table,
+)
+from evalkit.report.config import AnalysisConfig, Cost, DataSource, load_config, read_config
+from evalkit.report.disclosure import SUPPRESSED, Disclosure, ProtectedTable, protect_table
+from evalkit.report.figures import (
+    PALETTE,
+    figure,
+    forest_figure,
+    km_figure,
+    protect_figure_counts,
+    report_style,
+)
 
-__all__ = ["BuildResult", "build", "check", "list_analyses"]
+__all__ = [
+    "PALETTE",
+    "SMS_LEVELS",
+    "SUPPRESSED",
+    "AnalysisConfig",
+    "BuildError",
+    "BuildResult",
+    "CheckResult",
+    "Cost",
+    "DataSource",
+    "Disclosure",
+    "Fragment",
+    "ProtectedTable",
+    "ReportOutcome",
+    "build",
+    "check",
+    "evidence_rating",
+    "figure",
+    "forest_figure",
+    "headline",
+    "km_figure",
+    "list_analyses",
+    "load_config",
+    "markdown",
+    "new_analysis",
+    "paragraph",
+    "protect_figure_counts",
+    "protect_table",
+    "read_config",
+    "render_report",
+    "report_style",
+    "show",
+    "summary",
+    "table",
+]
