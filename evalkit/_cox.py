@@ -30,6 +30,7 @@ from evalkit.schema import (
     check_choice,
     check_frame,
     check_has_events,
+    check_level,
     check_no_missing,
     check_numeric,
     require_columns,
@@ -1022,8 +1023,7 @@ def cox(
     dup = sorted({c for c in covariates if covariates.count(c) > 1})
     if dup:
         raise InputError(dup[0], "is listed more than once in covariates")
-    if not 0 < conf_level < 1:
-        raise InputError("conf_level", f"must be between 0 and 1, got {conf_level!r}")
+    check_level(conf_level)
     strata_cols = [strata] if isinstance(strata, str) else list(strata or [])
     require_columns(df, [time, event, weights, cluster, *strata_cols, *covariates], table=table)
     for c in covariates:

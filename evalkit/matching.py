@@ -78,6 +78,7 @@ from evalkit.errors import ConvergenceError, DesignError, InputError, Statistica
 from evalkit.schema import (
     check_choice,
     check_frame,
+    check_level,
     check_no_missing,
     check_numeric,
     require_columns,
@@ -1844,8 +1845,7 @@ def matched_rate_difference(
     """
     import statsmodels.api as sm
 
-    if not 0 < conf_level < 1:
-        raise InputError("conf_level", f"must be between 0 and 1, got {conf_level!r}")
+    check_level(conf_level)
     df = result._source
     if isinstance(result, MatchResult):
         w_all = result.weights.to_numpy()

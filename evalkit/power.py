@@ -23,6 +23,7 @@ import pandas as pd
 from scipy import stats
 
 from evalkit.errors import InputError
+from evalkit.schema import check_level
 
 __all__ = [
     "PilotPlan",
@@ -84,18 +85,6 @@ def _positive(value: Any, name: str) -> np.ndarray:
     arr = _numbers(value, name)
     _require(name, arr > 0, "must be positive", arr)
     return arr
-
-
-def _level(value: Any, name: str) -> float:
-    try:
-        level = float(value)
-    except (TypeError, ValueError):
-        raise InputError(
-            name, f"must be a number strictly between 0 and 1, got {value!r}"
-        ) from None
-    if not (0.0 < level < 1.0):
-        raise InputError(name, f"must be strictly between 0 and 1, got {value!r}")
-    return level
 
 
 def _out(value: np.ndarray, scalar: bool) -> Any:
@@ -215,8 +204,8 @@ def n_two_proportions(
     """
     a1, a0 = _rate(p1, "p1"), _rate(p0, "p0")
     r = _positive(ratio, "ratio")
-    pw = _level(power, "power")
-    al = _level(alpha, "alpha")
+    pw = check_level(power, "power")
+    al = check_level(alpha, "alpha")
     scalar = all(np.ndim(v) == 0 for v in (a1, a0, r))
     a1, a0, r = _broadcast(p1=a1, p0=a0, ratio=r)
     _require("p1", a1 != a0, "must differ from p0 (no difference needs infinitely many people)", a1)
@@ -266,7 +255,7 @@ def power_two_proportions(
     """
     a1, a0 = _rate(p1, "p1"), _rate(p0, "p0")
     m1, m0 = _positive(n1, "n1"), _positive(n0, "n0")
-    al = _level(alpha, "alpha")
+    al = check_level(alpha, "alpha")
     scalar = all(np.ndim(v) == 0 for v in (a1, a0, m1, m0))
     a1, a0, m1, m0 = _broadcast(p1=a1, p0=a0, n1=m1, n0=m0)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -334,8 +323,8 @@ def mde_two_proportions(
     """
     b0 = _rate(p0, "p0")
     m1, m0 = _positive(n1, "n1"), _positive(n0, "n0")
-    pw = _level(power, "power")
-    al = _level(alpha, "alpha")
+    pw = check_level(power, "power")
+    al = check_level(alpha, "alpha")
     scalar = all(np.ndim(v) == 0 for v in (b0, m1, m0))
     b0, m1, m0 = _broadcast(p0=b0, n1=m1, n0=m0)
     z_a = float(stats.norm.isf(al / 2))
@@ -435,8 +424,8 @@ def events_logrank(
         raise InputError("method", f"got {method!r}; valid values are 'schoenfeld', 'freedman'")
     h = _positive(hr, "hr")
     r = _positive(ratio, "ratio")
-    pw = _level(power, "power")
-    al = _level(alpha, "alpha")
+    pw = check_level(power, "power")
+    al = check_level(alpha, "alpha")
     scalar = np.ndim(h) == 0 and np.ndim(r) == 0
     h, r = _broadcast(hr=h, ratio=r)
     _require("hr", h != 1.0, "must differ from 1 (no effect needs infinitely many events)", h)
@@ -633,8 +622,8 @@ def plan_pilot(
     mo = _positive(months, "months")
     base = _rate(baseline_rate, "baseline_rate")
     ratio = _positive(comparison_ratio, "comparison_ratio")
-    pw = _level(power, "power")
-    al = _level(alpha, "alpha")
+    pw = check_level(power, "power")
+    al = check_level(alpha, "alpha")
     scalar = all(np.ndim(v) == 0 for v in (per, mo, base, ratio))
     per, mo, base, ratio = _broadcast(
         participants_per_month=per, months=mo, baseline_rate=base, comparison_ratio=ratio

@@ -31,6 +31,7 @@ from scipy import optimize, special, stats
 
 from evalkit._results import Estimate
 from evalkit.errors import InputError
+from evalkit.schema import check_level
 
 __all__ = [
     "PROPORTION_METHODS",
@@ -191,18 +192,6 @@ def _check_totals(x: np.ndarray, n: np.ndarray, xname: str, nname: str) -> None:
                 xname, f"must not exceed {nname} (got {xname}={xb.item():g}, {nname}={nb.item():g})"
             )
         _raise(xname, f"must not exceed {nname}", xb, np.asarray(bad))
-
-
-def _check_conf_level(conf_level: Any) -> float:
-    try:
-        level = float(conf_level)
-    except (TypeError, ValueError):
-        raise InputError(
-            "conf_level", f"must be a number between 0 and 1, got {conf_level!r}"
-        ) from None
-    if not (0.0 < level < 1.0):
-        raise InputError("conf_level", f"must be strictly between 0 and 1, got {conf_level!r}")
-    return level
 
 
 def _check_method(method: Any, function: str) -> str:
@@ -522,7 +511,7 @@ def rate_difference(
     (0.0528, 0.3382, 0.0083)
     """
     method = _check_method(method, "rate_difference")
-    level = _check_conf_level(conf_level)
+    level = check_level(conf_level)
     x1a, n1a, x0a, n0a, scalar = _two_groups(x1, n1, x0, n0)
     z = _z(level)
     p1 = x1a / n1a
@@ -677,7 +666,7 @@ def rate_ratio(
     (4.5, 2.9396, 7.1522)
     """
     method = _check_method(method, "rate_ratio")
-    level = _check_conf_level(conf_level)
+    level = check_level(conf_level)
     x1a, n1a, x0a, n0a, scalar = _two_groups(x1, n1, x0, n0)
     z = _z(level)
     p1 = x1a / n1a
@@ -918,7 +907,7 @@ def odds_ratio(
     (5.625, 1.0934, 28.9419)
     """
     method = _check_method(method, "odds_ratio")
-    level = _check_conf_level(conf_level)
+    level = check_level(conf_level)
     x1a, n1a, x0a, n0a, scalar = _two_groups(x1, n1, x0, n0)
     z = _z(level)
     p1 = x1a / n1a
@@ -1050,7 +1039,7 @@ def paired_rate_difference(
     (0.2, 0.0569, 0.3404)
     """
     method = _check_method(method, "paired_rate_difference")
-    level = _check_conf_level(conf_level)
+    level = check_level(conf_level)
     arrs = [
         _counts(v, k)
         for v, k in (

@@ -25,6 +25,7 @@ __all__ = [
     "check_frame",
     "check_groups",
     "check_has_events",
+    "check_level",
     "check_no_missing",
     "check_numeric",
     "check_positive",
@@ -194,6 +195,21 @@ def check_choice(value: Any, name: str, choices: Sequence[Any]) -> None:
     if value not in choices:
         valid = ", ".join(repr(c) for c in choices)
         raise InputError(name, f"got {value!r}; valid values are {valid}")
+
+
+def check_level(value: Any, name: str = "conf_level") -> float:
+    """A confidence level, power or significance level: a number strictly between 0 and 1."""
+    if isinstance(value, bool):
+        raise InputError(name, f"must be a number strictly between 0 and 1, got {value!r}")
+    try:
+        level = float(value)
+    except (TypeError, ValueError):
+        raise InputError(
+            name, f"must be a number strictly between 0 and 1, got {value!r}"
+        ) from None
+    if not 0.0 < level < 1.0:
+        raise InputError(name, f"must be a number strictly between 0 and 1, got {value!r}")
+    return level
 
 
 def check_groups(

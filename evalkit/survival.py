@@ -40,6 +40,7 @@ from evalkit.schema import (
     check_choice,
     check_frame,
     check_has_events,
+    check_level,
     group_codes,
     require_columns,
     validate_survival,
@@ -76,9 +77,8 @@ _ALL = "all"
 # ----------------------------------------------------------------------------------------------
 def _z(conf_level: float) -> float:
     """Normal quantile for a two-sided interval; raise on a level outside (0, 1)."""
-    if not isinstance(conf_level, int | float) or not 0 < float(conf_level) < 1:
-        raise InputError("conf_level", f"must be a number between 0 and 1, got {conf_level!r}")
-    return float(stats.norm.ppf(1 - (1 - float(conf_level)) / 2))
+    level = check_level(conf_level)
+    return float(stats.norm.ppf(1 - (1 - level) / 2))
 
 
 @dataclass(frozen=True)

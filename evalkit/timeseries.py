@@ -33,6 +33,7 @@ from evalkit.errors import ConvergenceError, DesignError, InputError, Statistica
 from evalkit.schema import (
     check_choice,
     check_frame,
+    check_level,
     check_no_missing,
     check_numeric,
     check_positive,
@@ -76,18 +77,6 @@ _BLUE, _VERMILLION, _GREY = "#0072B2", "#D55E00", "#555555"
 # --------------------------------------------------------------------------------------------
 # shared validation
 # --------------------------------------------------------------------------------------------
-
-
-def _check_conf_level(conf_level: Any) -> float:
-    try:
-        level = float(conf_level)
-    except (TypeError, ValueError):
-        raise InputError(
-            "conf_level", f"must be a number between 0 and 1, got {conf_level!r}"
-        ) from None
-    if not 0.0 < level < 1.0:
-        raise InputError("conf_level", f"must be strictly between 0 and 1, got {conf_level!r}")
-    return level
 
 
 def _check_binary(df: pd.DataFrame, column: str, rule: str) -> np.ndarray:
@@ -623,7 +612,7 @@ def its(
     """
     data = check_frame(df)
     check_choice(family, "family", ITS_FAMILIES)
-    level = _check_conf_level(conf_level)
+    level = check_level(conf_level)
     harmonics, period, hac_lags = _check_its_options(harmonics, period, hac_lags, slope_change)
     require_columns(data, [outcome, time, post, exposure])
 
@@ -1090,7 +1079,7 @@ def did(
     data = check_frame(df)
     check_choice(family, "family", DID_FAMILIES)
     check_choice(pretrend, "pretrend", ("linear", "leads"))
-    level = _check_conf_level(conf_level)
+    level = check_level(conf_level)
     covs = list(covariates or [])
     if exposure is not None and family != "poisson":
         raise InputError("exposure", "is used only with family='poisson'")
