@@ -74,6 +74,7 @@ reference:
 	Rscript tests/reference/proportions_reference.R
 	Rscript tests/reference/matching_reference.R
 	Rscript tests/reference/timeseries_reference.R
+	Rscript tests/reference/jdl_reference.R
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_cox.py

@@ -18,6 +18,7 @@ from evalkit.errors import (
     SmallCountWarning,
     StatisticalWarning,
 )
+from evalkit.jdl import JDLResult, jdl_outcomes
 from evalkit.matching import (
     Balance,
     MatchedEffect,
@@ -69,6 +70,7 @@ __all__ = [
     "EvalkitError",
     "ITSResult",
     "InputError",
+    "JDLResult",
     "KaplanMeierResult",
     "LogRankResult",
     "MatchResult",
@@ -87,6 +89,7 @@ __all__ = [
     "did",
     "events_logrank",
     "its",
+    "jdl_outcomes",
     "kaplan_meier",
     "logrank",
     "match",

@@ -157,6 +157,18 @@ def _parser() -> argparse.ArgumentParser:
     j.add_argument("--deaths", metavar="D", help="deaths table (optional)")
     j.add_argument("--out", metavar="DIR", default="jdl-report", help="output folder")
     j.add_argument(
+        "--programme",
+        metavar="LABEL",
+        default="programme",
+        help="value of the people table's group column for the programme (default: programme)",
+    )
+    j.add_argument(
+        "--comparison",
+        metavar="LABEL",
+        default="comparison",
+        help="value of the group column for the comparison group (default: comparison)",
+    )
+    j.add_argument(
         "--data-date",
         metavar="YYYY-MM-DD",
         help="date of the extract (default: the latest disposal date in the offence table)",
@@ -274,6 +286,8 @@ def _cmd_jdl(args: argparse.Namespace, root: Path, out: TextIO, err: TextIO) -> 
         {k: Path(v) for k, v in paths.items()},
         Path(args.out),
         data_date=args.data_date,
+        programme=args.programme,
+        comparison=args.comparison,
         progress=progress,
     )
     progress.finish("jdl", True, time.perf_counter() - started)

@@ -127,18 +127,6 @@ def test_new_without_a_template_is_a_usage_error(tmp_path, monkeypatch, capsys):
     assert "template" in capsys.readouterr().err
 
 
-def test_jdl_reports_when_the_module_is_not_available(tmp_path, monkeypatch, capsys):
-    import importlib.util
-
-    if importlib.util.find_spec("evalkit.jdl") is not None:
-        pytest.skip("evalkit.jdl exists: covered by the JDL tests")
-    for name in ("p.csv", "o.csv"):
-        (tmp_path / name).write_text("person_id\n1\n")
-    monkeypatch.chdir(tmp_path)
-    assert main(["jdl", "--people", "p.csv", "--offences", "o.csv"]) == 1
-    assert "not yet available" in capsys.readouterr().err
-
-
 JDL_STUB = """\
 # %%
 import pandas as pd

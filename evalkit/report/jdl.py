@@ -5,6 +5,11 @@ that ships with evalkit (``templates/jdl_analysis.py``) through the same pipelin
 report: fresh kernel, report fragments only, disclosure control, identifier scan. It needs the
 ``evalkit.jdl`` module (the Justice Data Lab outcome set and its wording); until that module and
 its analysis script exist, :func:`available` is false and the command says so.
+
+The analysis builds the proven-reoffending cohort (data end = the extract date), matches the
+programme group 1:1 on the propensity score estimated from the other columns of the people
+table (or, with none, compares the groups unmatched and says so), and reports the JDL outcome
+set (:func:`evalkit.jdl_outcomes`) with Kaplan-Meier curves, balance and caveats.
 """
 
 from __future__ import annotations
@@ -59,6 +64,8 @@ def run_jdl(
     *,
     data_date: str | None = None,
     title: str = "Justice Data Lab-style comparison",
+    programme: str = "programme",
+    comparison: str = "comparison",
     script: Path | None = None,
     progress: Progress | None = None,
 ) -> Path:
@@ -75,6 +82,8 @@ def run_jdl(
         Date of the extract; default: inferred from the offence table.
     title
         Report title.
+    programme, comparison
+        The labels of the two groups in the people table's ``group`` column.
     script
         The analysis to run (default :data:`JDL_SCRIPT`).
     progress
@@ -101,6 +110,17 @@ def run_jdl(
     for name, path in paths.items():
         full = _toml_str(str(Path(path).resolve()))
         lines.append(f'{name} = {{ path = {full}, id_column = "person_id" }}')
+    # the analysis' settings, written out so that the report's configuration records them
+    lines += [
+        "",
+        "[parameters]",
+        f"programme = {_toml_str(programme)}",
+        f"comparison = {_toml_str(comparison)}",
+        "follow_up_days = 365",
+        "waiting_days = 182",
+        "caliper = 0.2",
+        "max_categories = 10",
+    ]
     config = out_dir / "jdl.toml"
     write_atomic(config, "\n".join(lines) + "\n")
     report = render_report(
