@@ -218,6 +218,34 @@ def _out(value: np.ndarray, scalar: bool) -> Any:
     return float(value) if scalar else np.asarray(value, dtype=float)
 
 
+def _result(
+    measure: str,
+    method: str,
+    level: float,
+    scalar: bool,
+    est: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    p_value: np.ndarray,
+    null: float,
+    rate1: np.ndarray,
+    rate0: np.ndarray,
+) -> ComparisonEstimate:
+    """The result object of every function here: floats for scalar input, arrays otherwise."""
+    return ComparisonEstimate(
+        estimate=_out(est, scalar),
+        lower=_out(lower, scalar),
+        upper=_out(upper, scalar),
+        conf_level=level,
+        method=method,
+        measure=measure,
+        p_value=_out(p_value, scalar),
+        null=null,
+        rate1=_out(rate1, scalar),
+        rate0=_out(rate0, scalar),
+    )
+
+
 def _z(conf_level: float) -> float:
     return float(stats.norm.isf((1.0 - conf_level) / 2.0))
 
@@ -538,17 +566,8 @@ def rate_difference(
         p_value = _p_two_sided(_signed_ratio(est, se * se))
     lower = np.clip(lower, -1.0, 1.0)
     upper = np.clip(upper, -1.0, 1.0)
-    return ComparisonEstimate(
-        estimate=_out(est, scalar),
-        lower=_out(lower, scalar),
-        upper=_out(upper, scalar),
-        conf_level=level,
-        method=method,
-        measure="rate difference",
-        p_value=_out(p_value, scalar),
-        null=0.0,
-        rate1=_out(p1, scalar),
-        rate0=_out(p0, scalar),
+    return _result(
+        "rate difference", method, level, scalar, est, lower, upper, p_value, 0.0, p1, p0
     )
 
 
@@ -695,18 +714,7 @@ def rate_ratio(
         lower, upper = _log_ratio_limits(stat, z, centre, x1a == 0, x0a == 0)
         with np.errstate(all="ignore"):
             p_value = _p_two_sided(stat(np.ones_like(p1)))
-    return ComparisonEstimate(
-        estimate=_out(est, scalar),
-        lower=_out(lower, scalar),
-        upper=_out(upper, scalar),
-        conf_level=level,
-        method=method,
-        measure="rate ratio",
-        p_value=_out(p_value, scalar),
-        null=1.0,
-        rate1=_out(p1, scalar),
-        rate0=_out(p0, scalar),
-    )
+    return _result("rate ratio", method, level, scalar, est, lower, upper, p_value, 1.0, p1, p0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -947,18 +955,7 @@ def odds_ratio(
         res = res[np.asarray(inverse).ravel()]
         shape = x1a.shape
         est, lower, upper, p_value = (res[:, k].reshape(shape) for k in range(4))
-    return ComparisonEstimate(
-        estimate=_out(est, scalar),
-        lower=_out(lower, scalar),
-        upper=_out(upper, scalar),
-        conf_level=level,
-        method=method,
-        measure="odds ratio",
-        p_value=_out(p_value, scalar),
-        null=1.0,
-        rate1=_out(p1, scalar),
-        rate0=_out(p0, scalar),
-    )
+    return _result("odds ratio", method, level, scalar, est, lower, upper, p_value, 1.0, p1, p0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1085,15 +1082,6 @@ def paired_rate_difference(
         p_value = _p_two_sided(_signed_ratio(est, se * se))
     lower = np.clip(lower, -1.0, 1.0)
     upper = np.clip(upper, -1.0, 1.0)
-    return ComparisonEstimate(
-        estimate=_out(est, scalar),
-        lower=_out(lower, scalar),
-        upper=_out(upper, scalar),
-        conf_level=level,
-        method=method,
-        measure="paired rate difference",
-        p_value=_out(p_value, scalar),
-        null=0.0,
-        rate1=_out(p1, scalar),
-        rate0=_out(p2, scalar),
+    return _result(
+        "paired rate difference", method, level, scalar, est, lower, upper, p_value, 0.0, p1, p2
     )
