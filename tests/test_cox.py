@@ -444,7 +444,10 @@ def test_cox_noninteger_weights_without_robust_warn(data: dict[str, pd.DataFrame
         cox(data["sim"], time="time", event="event", covariates=["x1"], weights="w")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        cox(data["sim"], time="time", event="event", covariates=["x1"], weights="w", robust=True)
+        fit = cox(
+            data["sim"], time="time", event="event", covariates=["x1"], weights="w", robust=True
+        )
+    assert fit.robust
 
 
 # ------------------------------------------------------------------------------------------

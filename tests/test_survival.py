@@ -158,6 +158,10 @@ def test_km_rossi_by_fin_at_13_26_52_weeks_against_R(rossi):
     # R: summary(survfit(Surv(week, arrest) ~ fin, data = rossi, conf.type = "log-log"),
     #            times = c(13, 26, 52))   -> surv, lower, upper (survival 3.5.3)
     got = sv.kaplan_meier(rossi, time="week", event="arrest", by="fin").at([13, 26, 52])
+    # rows in R's order: fin=0 at 13, 26, 52 weeks, then fin=1; at-risk counts from R's n.risk
+    assert list(got["group"].astype(int)) == [0, 0, 0, 1, 1, 1]
+    assert list(got["time"]) == [13, 26, 52, 13, 26, 52]
+    assert list(got["at_risk"]) == [206, 187, 154, 207, 194, 168]
     _close(
         got["survival"],
         [
