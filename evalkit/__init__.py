@@ -9,15 +9,17 @@ from evalkit import datasets
 from evalkit._cox import Concordance, CoxResult, cox
 from evalkit._results import Estimate, TestResult
 from evalkit._version import __version__
-from evalkit.cohort import Cohort, proven_reoffending, read_table
+from evalkit.cohort import Cohort, proven_reoffending
 from evalkit.errors import (
     ConvergenceError,
+    DataWarning,
     DesignError,
     EvalkitError,
     InputError,
     SmallCountWarning,
     StatisticalWarning,
 )
+from evalkit.io import read_table
 from evalkit.jdl import JDLResult, jdl_outcomes
 from evalkit.matching import (
     Balance,
@@ -64,6 +66,7 @@ __all__ = [
     "Concordance",
     "ConvergenceError",
     "CoxResult",
+    "DataWarning",
     "DesignError",
     "DiDResult",
     "Estimate",

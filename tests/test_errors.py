@@ -11,7 +11,7 @@ def test_input_error_names_column_rule_and_at_most_five_rows():
     msg = str(err)
     assert "column 'time' in data" in msg
     assert "must not be negative" in msg
-    assert "7 offending rows: 3, 4, 5, 6, 7 (and 2 more)" in msg
+    assert "7 offending rows [rows: 3, 4, 5, 6, 7] (and 2 more)" in msg
     assert err.rows == [3, 4, 5, 6, 7] and err.n_rows == 7
     assert isinstance(err, ValueError)
 

@@ -10,9 +10,16 @@ from importlib import resources
 
 import pandas as pd
 
+from evalkit.datasets.extracts import UK_COLUMNS, load_example_extract, write_extract
 from evalkit.datasets.synthetic import simulate_reoffending
 
-__all__ = ["load_rossi", "simulate_reoffending"]
+__all__ = [
+    "UK_COLUMNS",
+    "load_example_extract",
+    "load_rossi",
+    "simulate_reoffending",
+    "write_extract",
+]
 
 
 def load_rossi() -> pd.DataFrame:
