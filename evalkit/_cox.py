@@ -28,6 +28,7 @@ from evalkit._results import TestResult
 from evalkit.errors import ConvergenceError, InputError, StatisticalWarning
 from evalkit.schema import (
     check_choice,
+    check_covariates,
     check_frame,
     check_has_events,
     check_level,
@@ -650,7 +651,11 @@ def _concordance(des: _Design, eta: np.ndarray, cluster_codes: np.ndarray | None
 def _design_matrix(
     df: pd.DataFrame, covariates: Sequence[str], table: str
 ) -> tuple[np.ndarray, list[str], dict[str, list[str]]]:
-    """Numeric/bool columns as they are; categorical/string columns as treatment dummies."""
+    """Numeric/bool columns as they are; categorical/string columns as treatment dummies.
+
+    Numbers stored as text are refused (:func:`evalkit.schema.check_covariates`).
+    """
+    check_covariates(df, covariates, table=table)
     cols: list[np.ndarray] = []
     names: list[str] = []
     terms: dict[str, list[str]] = {}

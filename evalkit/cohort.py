@@ -3,7 +3,7 @@
 :func:`proven_reoffending` turns a table of people (one index event each: a release from custody,
 a caution or a non-custodial sentence) and a table of offences into the Ministry of Justice's
 proven-reoffending outcomes, one row per person, together with an exclusion *flow* that accounts
-for every input row. :func:`read_table` reads the input tables from CSV or parquet files.
+for every input row; :func:`evalkit.io.read_table` (re-exported here) reads the files.
 
 Everything is vectorised (``pandas.factorize``, ``numpy.bincount``, sorted-array
 interval merging): a million people and a few million offences take seconds.
@@ -11,16 +11,16 @@ interval merging): a million people and a few million offences take seconds.
 
 from __future__ import annotations
 
-import os
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from evalkit.errors import InputError
+from evalkit.errors import DataWarning, InputError
+from evalkit.io import REQUIRED_COLUMNS, read_table
 from evalkit.schema import (
     check_choice,
     check_dates,
@@ -32,25 +32,12 @@ from evalkit.schema import (
 
 __all__ = ["Cohort", "proven_reoffending", "read_table"]
 
-TABLES = ("people", "offences", "custody", "deaths")
-"""Names of the input tables (used in messages and in ``Cohort.flow``)."""
-
-REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
-    "people": ("person_id", "index_date", "group"),
-    "offences": ("person_id", "offence_date", "disposal_date", "disposal"),
-    "custody": ("person_id", "start", "end"),
-    "deaths": ("person_id", "date"),
-}
-"""Columns each input table must have (the input schema of ``DESIGN.md``)."""
-
 OUTCOME_COLUMNS = ("time", "event", "reoffended", "n_reoffences", "days_in_custody")
 """Columns :func:`proven_reoffending` adds to the people table."""
 
 FLOW_COLUMNS = ("table", "step", "reason", "n_removed", "n_remaining")
 
 AT_RISK_CHOICES = ("calendar", "free")
-
-_READABLE_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
 
 _NS_PER_DAY = 86_400_000_000_000
 
@@ -159,65 +146,6 @@ class Cohort:
             f"Cohort(people={len(self.data)}, follow_up_days={self.follow_up_days}, "
             f"waiting_days={self.waiting_days}, at_risk={self.at_risk!r})"
         )
-
-
-# --------------------------------------------------------------------------------------------
-# Reader
-# --------------------------------------------------------------------------------------------
-
-
-def read_table(path: str | os.PathLike[str], *, table: str = "people") -> pd.DataFrame:
-    """Read one input table of :func:`proven_reoffending` from a CSV or parquet file.
-
-    Parameters
-    ----------
-    path
-        A ``.csv``, ``.csv.gz`` (gzip-compressed CSV), ``.parquet`` or ``.pq`` file.
-    table
-        Which table this is: ``"people"``, ``"offences"``, ``"custody"`` or ``"deaths"``;
-        used in error messages.
-
-    Returns
-    -------
-    pandas.DataFrame
-        The table as stored. In CSV files ``person_id`` is read as text, so that identifiers
-        such as ``007`` keep their leading zeros; dates are left as text and parsed (with
-        row-level errors) by :func:`proven_reoffending`, not here.
-
-    Raises
-    ------
-    FileNotFoundError
-        If there is no file at ``path``.
-    InputError
-        If the suffix is not one of the above or the file cannot be parsed.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> d = pathlib.Path(tempfile.mkdtemp())
-    >>> text = "person_id,index_date,group\\n007,2022-05-01,programme\\n"
-    >>> _ = (d / "people.csv").write_text(text)
-    >>> read_table(d / "people.csv")["person_id"].tolist()
-    ['007']
-    """
-    check_choice(table, "table", TABLES)
-    p = Path(path)
-    name = p.name.lower()
-    if not name.endswith(_READABLE_SUFFIXES):
-        raise InputError(
-            None,
-            f"cannot read {str(p)!r}: unsupported file type "
-            f"(supported: {', '.join(_READABLE_SUFFIXES)})",
-            table=table,
-        )
-    if not p.is_file():
-        raise FileNotFoundError(f"{table} table: no file at {str(p)!r}")
-    try:
-        if name.endswith((".parquet", ".pq")):
-            return pd.read_parquet(p, engine="pyarrow")
-        return pd.read_csv(p, dtype={"person_id": str})
-    except (ValueError, OSError, pd.errors.ParserError) as exc:  # ArrowInvalid is a ValueError
-        raise InputError(None, f"could not read {str(p)!r}: {exc}", table=table) from exc
 
 
 # --------------------------------------------------------------------------------------------
@@ -460,6 +388,7 @@ def proven_reoffending(
     # ---- offences ----------------------------------------------------------------------------
     o_pos = _positions(ids, offences["person_id"])
     o_unknown = o_pos < 0
+    _unknown_people(ids, offences, o_unknown, "offences")
     o_safe = np.where(o_unknown, 0, o_pos)
     o_rel = off_day - index_day[o_safe]
     o_disp_rel = disp_day - index_day[o_safe]
@@ -497,6 +426,7 @@ def proven_reoffending(
     if custody is not None and n_custody:
         c_pos = _positions(ids, custody["person_id"])
         c_unknown = c_pos < 0
+        _unknown_people(ids, custody, c_unknown, "custody")
         c_safe = np.where(c_unknown, 0, c_pos)
         c_excluded = ~c_unknown & ~keep[c_safe]
         s = np.clip(c_start - index_day[c_safe], 0, f_days)
@@ -528,6 +458,8 @@ def proven_reoffending(
     n_deaths = 0 if deaths is None else len(deaths)
     if n_deaths:
         d_unknown = d_pos < 0
+        if deaths is not None:  # always true here; for the type checker
+            _unknown_people(ids, deaths, d_unknown, "deaths")
         d_safe = np.where(d_unknown, 0, d_pos)
         d_excluded = ~d_unknown & ~keep[d_safe]
         d_after = ~d_unknown & ~d_excluded & (death_rel[d_safe] > f_days)
@@ -677,9 +609,17 @@ def _codes(value: Any, name: str, *, allow_empty: bool = False) -> tuple[str, ..
 
 
 def _data_end_day(value: Any) -> int | None:
-    """``data_end`` as whole days since 1970-01-01, or ``None``."""
+    """``data_end`` as whole days since 1970-01-01, or ``None``.
+
+    Text is read as a date column is (:func:`evalkit._dates.parse_dates`): ``"01/06/2024"``
+    could be 1 June or 6 January and is refused; ``"2024-06-01"`` is not ambiguous.
+    """
     if value is None:
         return None
+    if isinstance(value, str):
+        from evalkit._dates import parse_dates
+
+        value = parse_dates(pd.Series([value], dtype=object), column="data_end").iloc[0]
     try:
         ts: Any = pd.Timestamp(value)
     except (TypeError, ValueError):
@@ -704,6 +644,17 @@ def _check_table(df: Any, table: str, *, allow_empty: bool) -> None:
         raise InputError(None, "has no rows", table=table)
     require_columns(df, REQUIRED_COLUMNS[table], table=table)
     check_no_missing(df, "person_id", table=table)
+    ids = df["person_id"]
+    if pd.api.types.is_object_dtype(ids) and len(ids) and _id_kind(ids) is None:
+        is_text = ids.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
+        minority = is_text if is_text.sum() <= (~is_text).sum() else ~is_text
+        raise InputError(
+            "person_id",
+            "mixes numbers and text; identifiers must all be text (or all numbers) to be "
+            "compared, e.g. .astype(str)",
+            row_ids(df, minority),
+            table=table,
+        )
 
 
 def _id_kind(s: pd.Series) -> str | None:
@@ -742,6 +693,90 @@ def _positions(ids: pd.Series, other: pd.Series) -> np.ndarray:
     lookup = np.full(len(uniques), -1, dtype=np.intp)
     lookup[codes[: len(ids)]] = np.arange(len(ids))
     return lookup[codes[len(ids) :]]
+
+
+def _unknown_people(ids: pd.Series, other: pd.DataFrame, unknown: np.ndarray, table: str) -> None:
+    """Warn about rows of ``other`` whose ``person_id`` is not in the people table.
+
+    The rows stay excluded (and counted in the flow): ids are compared exactly, never
+    normalised. The warning counts them, shows up to five with their positions and names a
+    likely cause (:func:`_unknown_id_cause`). An offences table of which not one row matches a
+    person is an :class:`InputError`: the cohort would show no reoffending at all.
+    """
+    n_unknown = int(np.count_nonzero(unknown))
+    if n_unknown == 0:
+        return
+    cause = _unknown_id_cause(ids, other["person_id"][unknown])
+    rows = row_ids(other, unknown, "person_id")
+    if table == "offences" and n_unknown == len(other):
+        raise InputError(
+            "person_id",
+            "no offence matches any person in the people table "
+            f"(none of the {n_unknown} rows has a person_id found there; ids are compared "
+            f"exactly) (likely cause: {cause})",
+            rows,
+            table=table,
+        )
+    what = {"offences": "offence", "custody": "custody spell", "deaths": "death"}[table]
+    verb = "has" if n_unknown == 1 else "have"
+    rule = (
+        f"{n_unknown} of {len(other)} {what} rows {verb} a person_id that is not in the people "
+        "table and are not counted (cohort.flow step 'unknown_person'; ids are compared "
+        f"exactly); likely cause: {cause}"
+    )
+    warnings.warn(str(InputError("person_id", rule, rows, table=table)), DataWarning, stacklevel=3)
+
+
+def _unknown_id_cause(ids: pd.Series, unknown: pd.Series) -> str:
+    """Why ids in ``unknown`` (none of them in ``ids``) may fail to match, in words.
+
+    Vectorised on the distinct unknown ids: an id whose text with surrounding spaces removed
+    matches a person's (whitespace); whose case-folded text matches (letter case); or which is
+    the same number as a person's id ('007' and '7', '7.0' and '7', 7 and '7': number format).
+    """
+    codes, uniques = pd.factorize(unknown)
+    u_text = pd.Series(uniques, dtype=object).astype(str)
+    p_text = pd.Series(ids.to_numpy(), dtype=object).astype(str)
+    u_strip, p_strip = u_text.str.strip(), p_text.str.strip()
+    loose = _isin(u_strip.str.casefold(), p_strip.str.casefold())
+    number = np.zeros(len(uniques), dtype=bool)
+    space = case = number
+    if loose.any():  # which difference: type (7 and '7'), spaces, or letter case
+        number = loose & _isin(u_text, p_text)
+        space = loose & ~number & _isin(u_strip, p_strip)
+        case = loose & ~number & ~space
+    if not loose.all():
+        u_num = pd.to_numeric(u_strip, errors="coerce")
+        if u_num.notna().any():
+            number = number | (~loose & _isin(u_num, pd.to_numeric(p_strip, errors="coerce")))
+    causes = []
+    for flag, words in (
+        (space, "surrounding spaces ({} a person once spaces are stripped)"),
+        (case, "letter case ({} a person when upper and lower case are treated alike)"),
+        (number, "number format ({} a person as numbers, e.g. '007' and '7', or '7.0' and '7')"),
+    ):
+        n_rows = int(np.count_nonzero(flag[codes]))
+        if n_rows:
+            causes.append(words.format("1 row matches" if n_rows == 1 else f"{n_rows} rows match"))
+    if not causes:
+        return (
+            "people missing from the people table (no difference of spaces, letter case or "
+            "number format explains these ids)"
+        )
+    return ", and ".join(causes)
+
+
+def _isin(values: pd.Series, other: pd.Series) -> np.ndarray:
+    """Whether each of ``values`` is among ``other`` (missing values never are).
+
+    One ``pandas.factorize`` of both (as :func:`_positions`): ``Series.isin`` on Arrow-backed
+    text converts every value of ``other`` to a Python object: tens of seconds on a million.
+    """
+    codes, uniques = pd.factorize(pd.concat([other, values], ignore_index=True))
+    seen = np.zeros(len(uniques) + 1, dtype=bool)  # the last slot takes code -1 (missing)
+    seen[codes[: len(other)]] = True
+    seen[-1] = False
+    return seen[codes[len(other) :]]
 
 
 def _merge_spells(

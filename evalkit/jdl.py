@@ -58,6 +58,7 @@ from evalkit.schema import (
     check_level,
     check_no_missing,
     check_numeric,
+    check_unique,
     require_columns,
     row_ids,
 )
@@ -547,8 +548,12 @@ def jdl_outcomes(
         Confidence level of the intervals (default 0.95); a difference is significant when its
         p-value is at most ``1 − conf_level`` and its interval excludes zero.
     id_col
-        Column whose values name offending rows in error messages (default ``"person_id"``
-        when present; otherwise index labels).
+        Column identifying people (default ``"person_id"``). When it is a column of the data
+        its values must be unique — one row per person — and they name offending rows in error
+        messages; otherwise index labels do. Matched data from :func:`evalkit.match` satisfy
+        this with or without replacement: a control matched several times is one row of
+        ``m.data`` with a larger ``weight``, never a repeated row. Pass ``id_col=None`` only
+        for data that repeat a person on purpose (e.g. one row per matched pair).
 
     Returns
     -------
@@ -559,11 +564,12 @@ def jdl_outcomes(
     Raises
     ------
     InputError
-        Missing columns; missing group labels, or labels other than ``programme`` and
-        ``comparison`` (offending rows named); ``programme == comparison``; ``reoffended`` not
-        0/1; ``frequency`` negative, fractional, or inconsistent with ``reoffended``; ``time``
-        missing or negative for a reoffender; negative or non-finite weights; missing cluster
-        labels; bad ``rate_method`` or ``conf_level``.
+        Missing columns; duplicated ``id_col`` values; missing group labels, or labels other
+        than ``programme`` and ``comparison`` (offending rows named); ``programme ==
+        comparison``; ``reoffended`` not 0/1; ``frequency`` negative, fractional, or
+        inconsistent with ``reoffended``; ``time`` missing or negative for a reoffender;
+        negative or non-finite weights; missing cluster labels; bad ``rate_method`` or
+        ``conf_level``.
     DesignError
         No comparison group (or no one in it with positive weight); a programme group of fewer
         than :data:`JDL_MIN_PROGRAMME` (60) people — the JDL does not analyse smaller groups,
@@ -662,6 +668,8 @@ def jdl_outcomes(
     check_choice(rate_method, "rate_method", RATE_METHODS)
     level = check_level(conf_level)
     require_columns(df, [group, reoffended, frequency, time, weights, cluster])
+    if id_col is not None and id_col in df.columns:
+        check_unique(df, id_col)
     if programme == comparison:
         raise InputError(
             "programme", f"and 'comparison' must be different group labels (both {programme!r})"

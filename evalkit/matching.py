@@ -77,6 +77,7 @@ from scipy import stats
 from evalkit.errors import ConvergenceError, DesignError, InputError, StatisticalWarning
 from evalkit.schema import (
     check_choice,
+    check_covariates,
     check_frame,
     check_level,
     check_no_missing,
@@ -192,8 +193,10 @@ def _expand(
 
     Dummy columns are named ``<column>_<level>``, levels in sorted (or categorical) order. With
     ``drop_first`` the first level is the reference (as R's treatment contrasts), otherwise every
-    level gets a column (as MatchIt's and cobalt's balance tables).
+    level gets a column (as MatchIt's and cobalt's balance tables). Numbers stored as text
+    are refused (:func:`evalkit.schema.check_covariates`).
     """
+    check_covariates(df, covariates)
     blocks: list[np.ndarray] = []
     names: list[str] = []
     for col in covariates:

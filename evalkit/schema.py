@@ -16,10 +16,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evalkit.errors import DesignError, InputError, _plain
+from evalkit.errors import DesignError, InputError, Rows, _plain
 
 __all__ = [
     "check_choice",
+    "check_covariates",
     "check_dates",
     "check_event",
     "check_frame",
@@ -38,12 +39,18 @@ __all__ = [
 ]
 
 
-def row_ids(df: pd.DataFrame, mask: Any, id_col: str | None = None) -> list[Any]:
-    """Identifiers of the rows where ``mask`` is true: values of ``id_col`` or index labels."""
+def row_ids(df: pd.DataFrame, mask: Any, id_col: str | None = None) -> Rows:
+    """Identifiers of the rows where ``mask`` is true: values of ``id_col`` or index labels.
+
+    The result also carries the rows' positions (0-based), which are all that logs keep.
+    """
     mask = np.asarray(mask, dtype=bool)
+    positions = np.flatnonzero(mask)
     if id_col is not None and id_col in df.columns:
-        return list(df[id_col].to_numpy()[mask])
-    return list(df.index[mask])
+        return Rows(df[id_col].to_numpy()[mask], positions, label=id_col)
+    labels = list(df.index[mask])
+    plain = isinstance(df.index, pd.RangeIndex) and df.index.start == 0 and df.index.step == 1
+    return Rows(labels, positions, label=None if plain else "index")
 
 
 def check_frame(df: Any, *, table: str = "data") -> pd.DataFrame:
@@ -154,40 +161,54 @@ def check_positive(
 
 
 def check_dates(
-    df: pd.DataFrame, column: str, *, table: str = "data", id_col: str | None = None
+    df: pd.DataFrame,
+    column: str,
+    *,
+    table: str = "data",
+    id_col: str | None = None,
+    date_format: str | None = None,
+    dayfirst: bool = False,
 ) -> pd.Series:
-    """Parse ``column`` as dates; raise naming the rows that are missing or not dates.
+    """Read ``column`` as dates with one format; raise naming the rows that are missing or wrong.
 
-    Strings in ISO format (``2023-04-01``) and datetime columns are accepted. Times of day are
-    kept as they are (the cohort code works in whole days).
+    Datetime columns are taken as they are; text must be ISO 8601 (``2023-04-01``), have the
+    month as a word, or be numeric day/month text whose order is given (``date_format``,
+    ``dayfirst``) or settled by the column itself — see :func:`evalkit._dates.parse_dates`.
+    Ambiguous day/month text and numbers (Excel serial days, unless
+    ``date_format="excel"``) are errors, never guesses. Times of day are kept (the cohort code
+    works in whole days).
     """
-    s = df[column]
-    if pd.api.types.is_datetime64_any_dtype(s):
-        parsed = s
-    else:
-        parsed = pd.to_datetime(s, errors="coerce", format="mixed")
-        not_dates = parsed.isna().to_numpy() & s.notna().to_numpy()
-        if not_dates.any():
-            raise InputError(
-                column,
-                "must be dates (e.g. 2023-04-01)",
-                row_ids(df, not_dates, id_col),
-                table=table,
-            )
-    if getattr(parsed.dt, "tz", None) is not None:
-        parsed = parsed.dt.tz_localize(None)
+    from evalkit._dates import parse_dates
+
+    parsed = parse_dates(
+        df[column],
+        column=column,
+        table=table,
+        date_format=date_format,
+        dayfirst=dayfirst,
+        rows=lambda mask: row_ids(df, mask, id_col),
+    )
     missing = parsed.isna().to_numpy()
     if missing.any():
         raise InputError(column, "has missing dates", row_ids(df, missing, id_col), table=table)
-    return parsed.astype("datetime64[ns]")
+    return parsed
 
 
 def check_unique(df: pd.DataFrame, column: str, *, table: str = "data") -> None:
     """Raise if ``column`` has duplicated values (each duplicated value is listed once)."""
     dup = df[column].duplicated(keep=False).to_numpy()
     if dup.any():
-        values = pd.unique(df[column].to_numpy()[dup])
-        raise InputError(column, "must be unique (one row per person)", values, table=table)
+        # each duplicated value once, with the position of its second occurrence
+        repeat = df[column].duplicated(keep="first").to_numpy()
+        values, first = np.unique(df[column].to_numpy()[repeat], return_index=True)
+        order = np.argsort(first)
+        positions = np.flatnonzero(repeat)[first[order]]
+        raise InputError(
+            column,
+            "must be unique (one row per person)",
+            Rows(values[order], positions, label=column),
+            table=table,
+        )
 
 
 def check_choice(value: Any, name: str, choices: Sequence[Any]) -> None:
@@ -371,3 +392,33 @@ def group_codes(
         pd.Index(list(uniques), dtype=object)
     )
     return np.asarray(position, dtype=np.intp)[codes], groups
+
+
+def check_covariates(df: pd.DataFrame, columns: Iterable[str], *, table: str = "data") -> None:
+    """Refuse covariates that hold numbers stored as text (they would become dummy factors).
+
+    A covariate is categorical when its dtype is a pandas ``Categorical`` (always: that is how
+    a user declares it categorical) or a string/object dtype whose values are not all numbers.
+    A string/object column whose non-missing values all parse as numbers once surrounding
+    spaces are stripped (``"34"``, ``" 27"``, ``"1.5"``) is an :class:`InputError`: an age read
+    from a file as text would otherwise be dummy-coded into one term per distinct age. Empty
+    strings count as missing here. Numeric, boolean and date columns are not looked at.
+
+    The test runs on the distinct values only, so it stays fast on a million rows.
+    """
+    for column in columns:
+        s = df[column]
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            continue
+        if not (pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s)):
+            continue
+        distinct = pd.Series(pd.unique(s.dropna().to_numpy()), dtype=object)
+        text = distinct.astype(str).str.strip()
+        text = text[text != ""]
+        if len(text) and pd.to_numeric(text, errors="coerce").notna().all():
+            raise InputError(
+                column,
+                "holds numbers stored as text; convert it (e.g. pd.to_numeric) or declare it "
+                "categorical (astype('category'))",
+                table=table,
+            )

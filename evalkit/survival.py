@@ -41,6 +41,7 @@ from evalkit.schema import (
     check_frame,
     check_has_events,
     check_level,
+    check_unique,
     group_codes,
     require_columns,
     validate_survival,
@@ -134,11 +135,15 @@ def _prepare(
 ) -> _Prepared:
     """Validate with the shared evalkit.schema rules, code groups (and strata) and sort once.
 
+    ``id_col``, when given, must be a column with one row per person (unique values).
+
     Blocks are the groups, or with ``pool_groups`` the strata (one block without strata).
     """
     df = check_frame(df)
     strata_cols = [strata] if isinstance(strata, str) else list(strata or [])
-    require_columns(df, [time, event, by, weights, *strata_cols])
+    require_columns(df, [time, event, by, weights, id_col, *strata_cols])
+    if id_col is not None:
+        check_unique(df, id_col)
     v = validate_survival(df, time=time, event=event, weights=weights, causes=causes, id_col=id_col)
     t = v["time"]
     if by is not None:
@@ -522,7 +527,8 @@ def kaplan_meier(
         Greenwood — R's default (``survfitKM`` switches ``robust`` on for non-integer weights).
         Without weights both give Greenwood under ``"auto"``.
     id_col
-        Column whose values identify rows in error messages (default: index labels).
+        Column identifying people (one row per person): its values must be unique, and they
+        name offending rows in error messages (default: no such column; index labels).
 
     Returns
     -------
@@ -707,7 +713,8 @@ def logrank(
         variance are computed within each stratum and summed. A group absent from a stratum
         simply contributes nothing there (it has nobody at risk), as in R.
     id_col
-        Column identifying rows in error messages.
+        Column identifying people (one row per person): its values must be unique, and they
+        name offending rows in error messages (default: no such column; index labels).
 
     Returns
     -------
@@ -920,7 +927,8 @@ def rmst(
     conf_level
         Level of the (plain, RMST ± z·se) interval.
     id_col
-        Column identifying rows in error messages.
+        Column identifying people (one row per person): its values must be unique, and they
+        name offending rows in error messages (default: no such column; index labels).
 
     Returns
     -------
@@ -999,7 +1007,8 @@ def rmst_difference(
     conf_level
         Level of the interval difference ± z·se.
     id_col
-        Column identifying rows in error messages.
+        Column identifying people (one row per person): its values must be unique, and they
+        name offending rows in error messages (default: no such column; index labels).
 
     Returns
     -------
@@ -1176,7 +1185,8 @@ def cumulative_incidence(
         Pointwise limits: ``"log"`` (R's default for multi-state curves), ``"log-log"`` or
         ``"plain"``, computed from the standard error as for :func:`kaplan_meier`.
     id_col
-        Column identifying rows in error messages.
+        Column identifying people (one row per person): its values must be unique, and they
+        name offending rows in error messages (default: no such column; index labels).
 
     Returns
     -------

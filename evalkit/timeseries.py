@@ -32,6 +32,7 @@ from evalkit._results import Estimate, TestResult
 from evalkit.errors import ConvergenceError, DesignError, InputError, StatisticalWarning
 from evalkit.schema import (
     check_choice,
+    check_covariates,
     check_frame,
     check_level,
     check_no_missing,
@@ -1098,6 +1099,7 @@ def did(
     g = _check_binary(data, group, "must be 0 (comparison group) or 1 (intervention group)")
     p = _check_binary(data, post, "must be 0 (before) or 1 (after the interruption)")
     expo = check_positive(data, exposure) if exposure is not None else None
+    check_covariates(data, covs)
     Z = (
         np.column_stack([check_numeric(data, c) for c in covs])
         if covs

@@ -9,6 +9,8 @@ per-day implementation written independently below.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from evalkit.cohort import Cohort, proven_reoffending, read_table
-from evalkit.errors import InputError
+from evalkit.errors import DataWarning, InputError, redact
 
 BASE = pd.Timestamp("2022-05-01")
 
@@ -295,7 +297,8 @@ def custody_fixture():
 
 def test_custody_days_merge_overlapping_spells_within_follow_up():
     p, o, cu = custody_fixture()
-    c = proven_reoffending(p, o, custody=cu)
+    with pytest.warns(DataWarning, match="custody: 1 of 10 custody spell rows has a person_id"):
+        c = proven_reoffending(p, o, custody=cu)
     d = by_id(c)
     assert d["days_in_custody"].tolist() == [55, 0, 10, 30, 0]
     assert d["time"].tolist() == [100, 365, 10, 365, 365]  # calendar time is unchanged
@@ -307,7 +310,8 @@ def test_custody_days_merge_overlapping_spells_within_follow_up():
 
 def test_at_risk_free_removes_custody_days_before_the_event_or_censoring():
     p, o, cu = custody_fixture()
-    d = by_id(proven_reoffending(p, o, custody=cu, at_risk="free"))
+    with pytest.warns(DataWarning, match="custody"):
+        d = by_id(proven_reoffending(p, o, custody=cu, at_risk="free"))
     # 1: 100 − 50 days in custody before day 100; 3: offence on day 10, in custody from day 5;
     # 4: censored at 365 − 30.
     assert d["time"].tolist() == [50, 365, 5, 335, 365]
@@ -408,7 +412,11 @@ def test_flow_accounts_for_every_input_row():
     )
     cu = custody((1, 5, 15), (1, 400, 410), (4, 1, 3), (78, 1, 2))
     de = deaths((4, 0), (3, 200), (2, 500), (79, 3))
-    c = proven_reoffending(p, o, cu, de, data_end=day(600))
+    with pytest.warns(DataWarning) as record:  # one unknown person in each table
+        c = proven_reoffending(p, o, cu, de, data_end=day(600))
+    assert [str(w.message).split(":")[0] for w in record] == [
+        f"column 'person_id' in {table}" for table in ("offences", "custody", "deaths")
+    ]
 
     expected = pd.DataFrame(
         [
@@ -651,6 +659,118 @@ def test_people_must_be_a_non_empty_dataframe():
 
 
 # ---------------------------------------------------------------------------------------------
+# Offences, custody spells and deaths of people not in the people table
+# ---------------------------------------------------------------------------------------------
+
+
+def text_people(*ids: str) -> pd.DataFrame:
+    return pd.DataFrame({"person_id": list(ids), "index_date": BASE, "group": "programme"})
+
+
+def text_offences(*ids: str) -> pd.DataFrame:
+    o = offences(*[(1, 10, 20, "conviction") for _ in ids])
+    o["person_id"] = list(ids)
+    return o
+
+
+def data_warnings(record) -> list[str]:
+    return [str(w.message) for w in record if issubclass(w.category, DataWarning)]
+
+
+def test_offences_with_padded_ids_warn_with_cause():
+    p = text_people("QQ100001C", "QQ100002C", "QQ100003C")
+    o = text_offences("QQ100001C", " QQ100002C", "QQ100003C ", " QQ100002C")
+    with pytest.warns(DataWarning) as record:
+        c = proven_reoffending(p, o)
+    (msg,) = data_warnings(record)
+    assert "column 'person_id' in offences: 3 of 4 offence rows have a person_id" in msg
+    assert "likely cause: surrounding spaces (3 rows match a person" in msg
+    assert "positions 1, 2, 3 [person_id: ' QQ100002C', 'QQ100003C ', ' QQ100002C']" in msg
+    assert "QQ1000" not in redact(msg) and "positions 1, 2, 3" in redact(msg)
+    # matching stays exact: only QQ100001C's offence counts, the rest are in the flow
+    assert by_id(c)["n_reoffences"].tolist() == [1, 0, 0]
+    assert flow_counts(c, "offences")["unknown_person"] == 3
+    assert_flow_reconciles(c, {"people": 3, "offences": 4})
+    # once the ids are fixed nothing is unknown: no warning, every offence counts
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)
+        c = proven_reoffending(p, o.assign(person_id=o["person_id"].str.strip()))
+    assert by_id(c)["n_reoffences"].tolist() == [1, 2, 1]
+    assert flow_counts(c, "offences")["unknown_person"] == 0
+
+
+def test_offences_with_different_case_ids_warn_with_cause():
+    p = text_people("QQ100001C", "QQ100002C")
+    o = text_offences("QQ100001C", "qq100002c", "Qq100002C")
+    with pytest.warns(DataWarning) as record:
+        c = proven_reoffending(p, o)
+    (msg,) = data_warnings(record)
+    assert "2 of 3 offence rows have a person_id that is not in the people table" in msg
+    assert "likely cause: letter case (2 rows match a person" in msg
+    assert "surrounding spaces" not in msg and "number format" not in msg
+    assert by_id(c)["n_reoffences"].tolist() == [1, 0]
+    assert flow_counts(c, "offences")["unknown_person"] == 2
+    assert_flow_reconciles(c, {"people": 2, "offences": 3})
+
+
+def test_offences_with_leading_zeros_or_numbers_as_text_warn_with_cause():
+    p = text_people("7", "8", "9")
+    o = text_offences("7", "007", "8.0")
+    with pytest.warns(DataWarning, match=r"likely cause: number format \(2 rows match"):
+        c = proven_reoffending(p, o)
+    assert flow_counts(c, "offences")["unknown_person"] == 2
+    assert by_id(c)["n_reoffences"].tolist() == [1, 0, 0]
+
+
+def test_people_missing_from_the_people_table_warn_without_a_false_cause():
+    p = text_people("QQ100001C", "QQ100002C")
+    o = text_offences("QQ100001C", "QQ999999Z")
+    with pytest.warns(DataWarning, match="likely cause: people missing from the people table"):
+        proven_reoffending(p, o)
+
+
+def test_custody_spells_and_deaths_of_unknown_people_warn():
+    p = text_people("QQ100001C", "QQ100002C")
+    o = text_offences("QQ100001C")
+    cu = pd.DataFrame({"person_id": [" QQ100001C"], "start": day(5), "end": day(9)})
+    de = pd.DataFrame({"person_id": ["qq100002c"], "date": day(50)})
+    with pytest.warns(DataWarning) as record:
+        c = proven_reoffending(p, o, cu, de)
+    msgs = data_warnings(record)
+    assert len(msgs) == 2
+    assert msgs[0].startswith("column 'person_id' in custody: 1 of 1 custody spell rows has")
+    assert "surrounding spaces" in msgs[0]
+    assert msgs[1].startswith("column 'person_id' in deaths: 1 of 1 death rows has")
+    assert "letter case" in msgs[1]
+    assert flow_counts(c, "custody")["unknown_person"] == 1
+    assert flow_counts(c, "deaths")["unknown_person"] == 1
+    assert_flow_reconciles(c, {"people": 2, "offences": 1, "custody": 1, "deaths": 1})
+
+
+@pytest.mark.parametrize(
+    ("people_ids", "offence_ids", "cause"),
+    [
+        (("QQ100001C", "QQ100002C"), (" QQ100001C", "QQ100002C "), "surrounding spaces"),
+        (("QQ100001C", "QQ100002C"), ("qq100001c", "qq100002c"), "letter case"),
+        (("7", "12"), ("0007", "00012"), "number format"),
+        (("QQ100001C", "QQ100002C"), ("AB1", "AB2"), "people missing from the people table"),
+    ],
+)
+def test_no_offence_matching_any_person_is_refused(people_ids, offence_ids, cause):
+    with pytest.raises(InputError) as err:
+        proven_reoffending(text_people(*people_ids), text_offences(*offence_ids))
+    msg = str(err.value)
+    assert err.value.table == "offences" and err.value.column == "person_id"
+    assert "no offence matches any person in the people table" in msg
+    assert f"(likely cause: {cause}" in msg
+    assert err.value.n_rows == 2 and err.value.positions == [0, 1]
+    assert offence_ids[0] not in redact(msg)
+    with warnings.catch_warnings():  # no offences at all is fine: nothing fails to match
+        warnings.simplefilter("error", DataWarning)
+        proven_reoffending(text_people(*people_ids), text_offences())
+
+
+# ---------------------------------------------------------------------------------------------
 # Readers
 # ---------------------------------------------------------------------------------------------
 
@@ -699,11 +819,17 @@ def test_read_table_missing_file(tmp_path):
         read_table(tmp_path / "nope.csv", table="offences")
 
 
-@pytest.mark.parametrize("name", ["people.xlsx", "people.txt", "people"])
+@pytest.mark.parametrize("name", ["people.txt", "people"])
 def test_read_table_unsupported_suffix(tmp_path, name):
     (tmp_path / name).write_text("x")
     with pytest.raises(InputError, match="unsupported file type"):
         read_table(tmp_path / name)
+
+
+def test_read_table_broken_workbook_is_an_input_error(tmp_path):
+    (tmp_path / "people.xlsx").write_text("this is not a workbook")
+    with pytest.raises(InputError, match=r"could not read .* as an Excel workbook"):
+        read_table(tmp_path / "people.xlsx")
 
 
 def test_read_table_unparseable_file(tmp_path):
@@ -837,7 +963,19 @@ def test_vectorised_cohort_matches_naive_definition_and_is_order_invariant(case)
         data_end=None if data_end is None else day(data_end),
         at_risk=at_risk,
     )
-    c = proven_reoffending(pp, oo, cc, dd, **kw)
+    unknown = {
+        name: int((~df["person_id"].isin(p["person_id"])).sum())
+        for name, df in (("offences", o), ("custody", cu), ("deaths", de))
+    }
+    if len(o) and unknown["offences"] == len(o):
+        with pytest.raises(InputError, match="no offence matches any person"):
+            proven_reoffending(pp, oo, cc, dd, **kw)
+        return
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always", DataWarning)
+        c = proven_reoffending(pp, oo, cc, dd, **kw)
+    warned = [str(w.message) for w in record if issubclass(w.category, DataWarning)]
+    assert len(warned) == sum(1 for k in unknown.values() if k)  # one warning per table
     expected, excluded = naive(p, o, cu, de, f_days, w_days, data_end, at_risk)
 
     got = c.data[expected.columns]
@@ -857,7 +995,9 @@ def test_vectorised_cohort_matches_naive_definition_and_is_order_invariant(case)
     # every input's row order is irrelevant (the output follows the people table's order)
     rng = np.random.default_rng(seed)
     shuffled = [df.iloc[rng.permutation(len(df))] for df in (pp, oo, cc, dd)]
-    c2 = proven_reoffending(*shuffled, **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        c2 = proven_reoffending(*shuffled, **kw)
     pd.testing.assert_frame_equal(
         c2.data.sort_values("person_id").reset_index(drop=True),
         c.data.sort_values("person_id").reset_index(drop=True),

@@ -307,6 +307,45 @@ def test_cox_categorical_covariate_matches_indicator_columns(
     )
 
 
+@pytest.mark.parametrize("dtype", [object, "str"])
+def test_cox_refuses_age_stored_as_text(
+    data: dict[str, pd.DataFrame], fits: dict[str, CoxResult], dtype
+) -> None:
+    # ages read from a file as text ("34", " 27") must not become one dummy per distinct age
+    rossi = data["rossi"]
+    df = rossi.astype({"age": str}).astype({"age": dtype})
+    df.loc[3, "age"] = f" {df.loc[3, 'age']} "
+    with pytest.raises(InputError, match="holds numbers stored as text") as err:
+        cox(df, time="week", event="arrest", covariates=ROSSI_COVS)
+    assert err.value.column == "age" and err.value.table == "data"
+    assert "pd.to_numeric" in str(err.value) and "astype('category')" in str(err.value)
+    # the first fix the message names gives R's fit
+    fixed = cox(
+        df.assign(age=pd.to_numeric(df["age"])), time="week", event="arrest", covariates=ROSSI_COVS
+    )
+    np.testing.assert_allclose(
+        fixed.coef.to_numpy(), fits["rossi_efron"].coef.to_numpy(), rtol=1e-12
+    )
+
+    # numeric codes of a factor: refused as text, a factor once declared categorical (the
+    # second fix), with the same fit as the letters A/B/C (R: group as a factor)
+    sim, ref = data["sim"], fits["sim_efron_strata"]
+    kw = dict(time="time", event="event", strata="stratum")
+    covs = ["x1", "x2", "x3", "group"]
+    codes = sim["group"].map({"A": "1", "B": "2", "C": "3"}).astype(dtype)
+    with pytest.raises(InputError, match=r"column 'group' in data: holds numbers stored as text"):
+        cox(sim.assign(group=codes), covariates=covs, **kw)
+    for declared in (codes.astype("category"), pd.to_numeric(codes).astype("category")):
+        fit = cox(sim.assign(group=declared), covariates=covs, **kw)
+        assert list(fit.coef.index) == ["x1", "x2", "x3", "group[2]", "group[3]"]
+        np.testing.assert_allclose(fit.coef.to_numpy(), ref.coef.to_numpy(), rtol=1e-10)
+        np.testing.assert_allclose(fit.table["se"], ref.table["se"].to_numpy(), rtol=1e-10)
+    # text that is not all numbers stays a factor
+    fit = cox(sim.assign(group=codes.replace({"3": "unknown"})), covariates=covs, **kw)
+    assert list(fit.coef.index)[3:] == ["group[2]", "group[unknown]"]
+    np.testing.assert_allclose(fit.coef.to_numpy(), ref.coef.to_numpy(), rtol=1e-10)
+
+
 def test_cox_cluster_implies_robust(data: dict[str, pd.DataFrame]) -> None:
     fit = cox(data["sim"], time="time", event="event", covariates=["x1"], cluster="cluster")
     assert fit.robust

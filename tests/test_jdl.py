@@ -476,6 +476,32 @@ def test_unknown_group_labels_name_the_rows(rsim):
         jdl_outcomes(df)
 
 
+def test_jdl_outcomes_refuses_duplicate_person_ids(rsim):
+    df = pd.concat([rsim, rsim.iloc[[7, 3]]], ignore_index=True)
+    with pytest.raises(InputError, match="must be unique") as err:
+        jdl_outcomes(df)
+    assert err.value.column == "person_id"
+    assert err.value.rows == ["J0008", "J0004"]
+    assert err.value.positions == [len(rsim), len(rsim) + 1]
+    # weights do not excuse a repeated person: matched data have one row per person
+    with pytest.raises(InputError, match="must be unique"):
+        jdl_outcomes(df, weights="weight", cluster="subclass")
+    # another id column is checked too; id_col=None is for data repeating people on purpose
+    with pytest.raises(InputError, match=r"column 'pid'.*must be unique"):
+        jdl_outcomes(df.rename(columns={"person_id": "pid"}), id_col="pid")
+    jdl_outcomes(df, id_col=None)
+    # matching with replacement: a control matched twice is still one row (with its weight)
+    sim = ek.datasets.simulate_reoffending(1200, effect_hr=0.7, rng=11)
+    c = ek.proven_reoffending(sim["people"], sim["offences"])
+    d = c.data.assign(treated=(c.data["group"] == "programme").astype(int))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = ek.match(d, treatment="treated", covariates=COVARIATES, replace=True)
+    assert m.pairs["control"].duplicated().any()
+    res = jdl_outcomes(m.data, weights="weight")
+    assert row(res, "rate")["n_comparison"] == m.pairs["control"].nunique()
+
+
 def test_bad_outcome_values_name_the_rows(rsim):
     df = rsim.copy()
     df.loc[5, "reoffended"] = 2

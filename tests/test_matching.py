@@ -451,6 +451,46 @@ def test_categorical_covariates_give_one_row_per_level(sim):
     ]
 
 
+@pytest.mark.parametrize("dtype", [object, "str"])
+def test_propensity_model_refuses_numbers_stored_as_text(sim, dtype):
+    # ages read from a file as text must not become one dummy per distinct age
+    df = sim.assign(age=sim["age"].astype(str).astype(dtype))
+    calls = {
+        "propensity_score": lambda: mt.propensity_score(df, treatment="treated", covariates=COVS),
+        "match": lambda: mt.match(df, treatment="treated", covariates=COVS),
+        "weight": lambda: mt.weight(df, treatment="treated", covariates=COVS),
+        "balance": lambda: mt.balance(df, treatment="treated", covariates=COVS),
+        "match (balance only)": lambda: mt.match(
+            df, treatment="treated", covariates=COVS, distance=sim["risk_score"].to_numpy()
+        ),
+    }
+    for name, call in calls.items():
+        with pytest.raises(InputError, match="holds numbers stored as text") as err:
+            call()
+        assert err.value.column == "age", name
+    ref = mt.propensity_score(sim, treatment="treated", covariates=COVS)
+    fixed = df.assign(age=pd.to_numeric(df["age"]))
+    ps = mt.propensity_score(fixed, treatment="treated", covariates=COVS)
+    np.testing.assert_allclose(ps.table["coef"], ref.table["coef"], rtol=1e-10)
+
+    # numeric codes of a factor: refused as text; declared categorical, the same model and
+    # the same matches as the named levels
+    ref_m = mt.match(sim, treatment="treated", covariates=COVS)
+    codes = sim["offence_type"].map({"acquisitive": "1", "other": "2", "violence": "3"})
+    codes = codes.astype(dtype)
+    with pytest.raises(InputError, match=r"column 'offence_type'.*numbers stored as text"):
+        mt.match(sim.assign(offence_type=codes), treatment="treated", covariates=COVS)
+    for declared in (codes.astype("category"), pd.to_numeric(codes).astype("category")):
+        d = sim.assign(offence_type=declared)
+        ps = mt.propensity_score(d, treatment="treated", covariates=COVS)
+        assert list(ps.table.index)[-2:] == ["offence_type_2", "offence_type_3"]
+        np.testing.assert_allclose(ps.table["coef"], ref.table["coef"], rtol=1e-10)
+        np.testing.assert_allclose(ps.scores, ref.scores, rtol=1e-10)
+        m = mt.match(d, treatment="treated", covariates=COVS)
+        pd.testing.assert_frame_equal(m.pairs, ref_m.pairs)
+        np.testing.assert_allclose(m.balance()["smd_after"], ref_m.balance()["smd_after"])
+
+
 def test_atc_weights_by_hand():
     df = pd.DataFrame({"t": [1, 0, 1, 0, 1, 0], "x": [0.0, 1, 2, 3, 4, 5.5]})
     w = mt.weight(df, treatment="t", covariates=["x"], estimand="ATC")

@@ -646,6 +646,43 @@ def test_id_col_names_rows_by_person():
     assert err.value.rows == ["p2"]
 
 
+def _with_repeated_person() -> pd.DataFrame:
+    # person p1 appears twice (rows 1 and 4): with id_col the data claim one row per person
+    return _small().assign(person=["p0", "p1", "p2", "p3", "p1", "p5"])
+
+
+def test_kaplan_meier_refuses_duplicate_ids_with_id_col():
+    d = _with_repeated_person()
+    with pytest.raises(InputError, match=r"column 'person'.*must be unique") as err:
+        sv.kaplan_meier(d, time="t", event="e", id_col="person")
+    assert err.value.rows == ["p1"] and err.value.positions == [4]
+    with pytest.raises(InputError, match="must be unique"):
+        sv.kaplan_meier(d, time="t", event="e", by="g", weights="w", id_col="person")
+    with pytest.raises(InputError, match=r"column 'nobody'.*missing"):
+        sv.kaplan_meier(d, time="t", event="e", id_col="nobody")
+    sv.kaplan_meier(d, time="t", event="e")  # without id_col rows are just rows
+
+
+def test_logrank_refuses_duplicate_ids_with_id_col():
+    d = _with_repeated_person()
+    with pytest.raises(InputError, match=r"column 'person'.*must be unique") as err:
+        sv.logrank(d, time="t", event="e", by="g", id_col="person")
+    assert err.value.rows == ["p1"]
+    sv.logrank(d, time="t", event="e", by="g")
+
+
+def test_rmst_and_cumulative_incidence_refuse_duplicate_ids_with_id_col():
+    d = _with_repeated_person()
+    calls = [
+        lambda: sv.rmst(d, time="t", event="e", tau=5, id_col="person"),
+        lambda: sv.rmst_difference(d, time="t", event="e", by="g", tau=5, id_col="person"),
+        lambda: sv.cumulative_incidence(d, time="t", event="e", id_col="person"),
+    ]
+    for call in calls:
+        with pytest.raises(InputError, match="must be unique"):
+            call()
+
+
 # ----------------------------------------------------------------------------------------------
 # Properties
 # ----------------------------------------------------------------------------------------------

@@ -825,6 +825,13 @@ def test_did_pretrend_absent_without_time_or_with_one_pre_period(sim_did):
     assert res.pretrend is None
 
 
+def test_did_refuses_covariate_stored_as_text(sim_did):
+    d = sim_did.assign(x=(sim_did["month"] % 3).astype(str))
+    with pytest.raises(InputError, match="holds numbers stored as text") as info:
+        did(d, outcome="y", group="treated", post="post", covariates=["x"])
+    assert info.value.column == "x"
+
+
 def test_did_covariates_enter_the_model(sim_did):
     # a covariate equal to a multiple of the area effect proxy: check it is estimated and
     # that the DiD estimate is unchanged by a covariate that is constant within cells
