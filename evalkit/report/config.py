@@ -1,17 +1,30 @@
 """Analysis configuration: the small TOML file beside each ``analyses/<name>.py``.
 
-A configuration names the data (paths relative to the TOML file), the parameters, the report's
-title and the date of the data, so that a user points an analysis at their own data by editing
-or copying the TOML, never the code::
+A configuration names the data (paths relative to the TOML file), how to read them, the
+parameters, the report's title and the date of the data, so that a user points an analysis at
+their own data by editing or copying the TOML, never the code::
 
     title = "Financial aid for people leaving prison"
     data_date = "1980"            # when the data were extracted: YYYY, YYYY-MM or YYYY-MM-DD
     synthetic = false             # true labels the report as built on synthetic data
 
+    [reader]                      # optional: how to read every input (evalkit.io.read_table)
+    date_format = "%d/%m/%Y"      # or "excel" (serial day numbers), or { index_date = "%d/%m/%Y" }
+    # dayfirst = true             # instead of date_format: day-first dates, format inferred
+    na_values = ["NULL", "-"]     # text meaning "missing"
+    columns = { "Person ID" = "person_id" }    # file header = column name evalkit uses
+
     [data]
     rossi = "../evalkit/datasets/rossi.csv"
-    # or, with the column that identifies people (checked against the report for leaks):
-    # people = { path = "/secure/people.parquet", id_column = "person_id" }
+    # a key naming a cohort table (people, offences, custody, deaths) is read as that table;
+    # an entry's own options replace the [reader] value of the same key:
+    offences = { path = "/secure/extract/offences.csv.gz", na_values = ["NULL", "n/a"] }
+
+    [data.people]                 # the same as an inline table, written over several lines
+    path = "/secure/extract/people.xlsx"
+    sheet = "Sheet1"
+    columns = { "Person ID" = "person_id", "Release date" = "index_date" }
+    id_column = "person_id"       # the column identifying people (after the mapping)
 
     [parameters]                  # anything the script reads: numbers, strings, lists
     tau = 52
@@ -24,6 +37,22 @@ or copying the TOML, never the code::
     total = 20000
     currency = "GBP"
     note = "two grants from the Commissioner's Safety Fund"
+
+Each ``[data]`` entry is a path, or an inline table with ``path`` and any of ``table`` (which
+cohort table the file is: ``people``, ``offences``, ``custody`` or ``deaths``; by default the
+entry's key when it is one of these), ``id_column`` (the column identifying people), and the
+reader options ``columns``, ``date_format``, ``dayfirst``, ``na_values`` and ``sheet`` (an
+Excel sheet's name or 0-based position). ``[reader]`` sets defaults for ``columns``,
+``date_format``, ``dayfirst`` and ``na_values``; an entry's own value replaces the default as a
+whole (a ``columns`` table is not merged with the default one). An analysis reads an input with
+``cfg.read("people")``, which applies these options.
+
+Person identifiers: the build reads the id column of every input (``id_column`` if given, else
+``person_id`` when the table has one after the column mapping) and refuses a report that shows
+any of them, in any case and with or without spaces. Identifiers that cannot be told apart from
+ordinary numbers are not scanned as free text: numeric ids shorter than five digits, and other
+ids shorter than four characters (the build logs how many were skipped). Use longer ids where
+you can.
 
 The report build passes the configuration's path to the analysis in the ``EVALKIT_CONFIG``
 environment variable; run by hand (for example in Jupyter through jupytext), an analysis finds
@@ -40,10 +69,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evalkit.errors import InputError
 from evalkit.report.disclosure import Disclosure
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["CONFIG_ENV", "AnalysisConfig", "Cost", "DataSource", "load_config"]
 
@@ -54,11 +86,20 @@ _KNOWN_KEYS = {
     "data_date",
     "synthetic",
     "scheme",
+    "reader",
     "data",
     "parameters",
     "disclosure",
     "cost",
 }
+
+# The TOML vocabulary of the reader (evalkit.io.TABLES and evalkit.io.READER_OPTIONS; a test
+# checks that they agree). Kept here so that a configuration is checked without reading data.
+_TABLES = ("people", "offences", "custody", "deaths")
+_READER_OPTIONS = ("columns", "date_format", "dayfirst", "na_values", "sheet")
+_READER_DEFAULTS = ("columns", "date_format", "dayfirst", "na_values")
+"""The options ``[reader]`` may set for every input (a sheet belongs to one file)."""
+_ENTRY_KEYS = ("path", "table", "id_column", *_READER_OPTIONS)
 
 
 @dataclass(frozen=True)
@@ -75,14 +116,24 @@ class DataSource:
         The path as written in the TOML file: what the report shows, so that reports do not
         depend on where the repository was cloned.
     id_column
-        Column identifying people, if any: the build reads it and fails if any identifier
-        appears in the report.
+        Column identifying people, as named after the column mapping. When it is not given, the
+        build uses ``person_id`` if the table has one; either way it reads the identifiers and
+        fails if any appears in the report.
+    table
+        Which cohort table the file is (``"people"``, ``"offences"``, ``"custody"``,
+        ``"deaths"``), so that the reader knows its date columns and its ``person_id``;
+        ``None`` for any other input.
+    options
+        Read-only keyword arguments for :func:`evalkit.io.read_table`: the ``[reader]``
+        defaults overridden by the entry's own options (only the options that were set).
     """
 
     name: str
     path: Path
     written: str
     id_column: str | None = None
+    table: str | None = None
+    options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True)
@@ -144,6 +195,24 @@ class AnalysisConfig:
                 name, f"is not listed in [data] of {self.path.name} (listed: {known})"
             ) from None
 
+    def read(self, name: str) -> pd.DataFrame:
+        """The input called ``name`` in ``[data]``, read with its reader options.
+
+        Calls :func:`evalkit.io.read_table` with the file's path, its ``table`` and the merged
+        ``[reader]`` and per-entry options, so that an analysis reads ``.xlsx`` files, mapped
+        headers and day-first dates exactly as the configuration says.
+
+        Raises
+        ------
+        InputError
+            If ``name`` is not listed in ``[data]``, or the file breaks a rule of the reader.
+        """
+        from evalkit.io import read_table
+
+        path = self.data_path(name)
+        source = self.data[name]
+        return read_table(path, table=source.table, **_plain(source.options))
+
     def param(self, name: str) -> Any:
         """The value of ``name`` in ``[parameters]``; a clear error if it is missing."""
         try:
@@ -171,27 +240,125 @@ def _parse_date(path: Path, value: Any) -> str:
     raise _fail(path, f"data_date must look like YYYY, YYYY-MM or YYYY-MM-DD, not {value!r}")
 
 
-def _parse_data(path: Path, table: Any) -> dict[str, DataSource]:
+def _plain(options: Mapping[str, Any]) -> dict[str, Any]:
+    """Reader options as plain dicts and lists (they are stored read-only)."""
+    out: dict[str, Any] = {}
+    for key, value in options.items():
+        if isinstance(value, Mapping):
+            value = dict(value)
+        elif isinstance(value, tuple):
+            value = list(value)
+        out[key] = value
+    return out
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _check_option(path: Path, where: str, key: str, value: Any) -> Any:
+    """``value`` of reader option ``key`` (in ``where``, e.g. ``[reader]``), checked and frozen."""
+    if key == "columns":
+        if (
+            not isinstance(value, dict)
+            or not all(isinstance(k, str) and k for k in value)
+            or not all(_is_text(v) for v in value.values())
+        ):
+            raise _fail(
+                path,
+                f"{where} columns must be a table of file header = column name, "
+                f'e.g. {{ "Person ID" = "person_id" }}, not {value!r}',
+            )
+        return MappingProxyType(dict(value))
+    if key == "date_format":
+        if _is_text(value):
+            return value
+        if isinstance(value, dict) and value and all(_is_text(v) for v in value.values()):
+            return MappingProxyType(dict(value))
+        raise _fail(
+            path,
+            f'{where} date_format must be a format such as "%d/%m/%Y", "excel", or a table '
+            f'of column = format, e.g. {{ index_date = "%d/%m/%Y" }}, not {value!r}',
+        )
+    if key == "dayfirst":
+        if not isinstance(value, bool):
+            raise _fail(path, f"{where} dayfirst must be true or false, not {value!r}")
+        return value
+    if key == "na_values":
+        values = [value] if isinstance(value, str) else value
+        if not isinstance(values, list) or not all(
+            isinstance(v, str | int | float) and not isinstance(v, bool) for v in values
+        ):
+            raise _fail(
+                path,
+                f"{where} na_values must be a list of values meaning missing, "
+                f'e.g. ["NULL", "-"], not {value!r}',
+            )
+        return tuple(values)
+    if key == "sheet":
+        if _is_text(value) or (
+            isinstance(value, int) and not isinstance(value, bool) and value >= 0
+        ):
+            return value
+        raise _fail(
+            path,
+            f"{where} sheet must be an Excel sheet's name or its position (0 = the first), "
+            f"not {value!r}",
+        )
+    raise AssertionError(key)  # pragma: no cover - keys are checked before
+
+
+def _unknown(path: Path, where: str, keys: Any, valid: tuple[str, ...]) -> None:
+    unknown = sorted(set(keys) - set(valid))
+    if unknown:
+        raise _fail(
+            path,
+            f"{where} has unknown keys {', '.join(unknown)}; "
+            f"valid keys are {', '.join(sorted(valid))}",
+        )
+
+
+def _parse_reader(path: Path, table: Any) -> dict[str, Any]:
+    if table is None:
+        return {}
+    if not isinstance(table, dict):
+        raise _fail(path, "[reader] must be a table of reader options, e.g. dayfirst = true")
+    _unknown(path, "[reader]", table, _READER_DEFAULTS)
+    return {key: _check_option(path, "[reader]", key, value) for key, value in table.items()}
+
+
+def _parse_data(path: Path, table: Any, defaults: Mapping[str, Any]) -> dict[str, DataSource]:
     if not isinstance(table, dict):
         raise _fail(path, "[data] must be a table of name = path entries")
     out: dict[str, DataSource] = {}
     for key, value in table.items():
-        id_column = None
-        if isinstance(value, dict):
-            unknown = set(value) - {"path", "id_column"}
-            if unknown or "path" not in value:
-                raise _fail(
-                    path, f"[data] {key} must be a path or {{ path = ..., id_column = ... }}"
-                )
-            written, id_column = value["path"], value.get("id_column")
-        else:
-            written = value
+        where = f"[data] {key}:"
+        entry = value if isinstance(value, dict) else {"path": value}
+        _unknown(path, f"[data] {key}", entry, _ENTRY_KEYS)
+        if "path" not in entry:
+            raise _fail(path, f'{where} path is missing: {{ path = "file.csv", ... }}')
+        written = entry["path"]
         if not isinstance(written, str) or not written:
-            raise _fail(path, f"[data] {key} must be a file path (a string)")
-        if id_column is not None and not isinstance(id_column, str):
-            raise _fail(path, f"[data] {key}: id_column must be a column name")
+            raise _fail(path, f"{where} path must be a file path (a string)")
+        id_column = entry.get("id_column")
+        if id_column is not None and not _is_text(id_column):
+            raise _fail(path, f"{where} id_column must be a column name, not {id_column!r}")
+        name = entry.get("table", key if key in _TABLES else None)
+        if name is not None and name not in _TABLES:
+            raise _fail(path, f"{where} table must be one of {', '.join(_TABLES)}, not {name!r}")
+        options = dict(defaults)
+        for option in _READER_OPTIONS:
+            if option in entry:
+                options[option] = _check_option(path, where, option, entry[option])
         full = (path.parent / Path(written).expanduser()).resolve()
-        out[key] = DataSource(name=key, path=full, written=written, id_column=id_column)
+        out[key] = DataSource(
+            name=key,
+            path=full,
+            written=written,
+            id_column=id_column,
+            table=name,
+            options=MappingProxyType(options),
+        )
     return out
 
 
@@ -234,8 +401,10 @@ def read_config(path: str | os.PathLike[str]) -> AnalysisConfig:
     ------
     InputError
         If the file is missing, is not valid TOML, or breaks the layout (unknown top-level
-        keys, a malformed date, a non-string path…). Paths are not required to exist here: the
-        build checks them before running the analysis, so a missing file is reported by name.
+        keys, a malformed date, a non-string path, a reader option of the wrong type or an
+        unknown one…); the message names the file and the key. Paths are not required to
+        exist here: the build checks them before running the analysis, so a missing file is
+        reported by name.
     """
     p = Path(path).resolve()
     if not p.is_file():
@@ -269,7 +438,9 @@ def read_config(path: str | os.PathLike[str]) -> AnalysisConfig:
         data_date=_parse_date(p, raw["data_date"]),
         synthetic=synthetic,
         scheme=str(raw.get("scheme", "")),
-        data=MappingProxyType(_parse_data(p, raw.get("data", {}))),
+        data=MappingProxyType(
+            _parse_data(p, raw.get("data", {}), _parse_reader(p, raw.get("reader")))
+        ),
         parameters=MappingProxyType(dict(params)),
         disclosure=_parse_disclosure(p, raw.get("disclosure")),
         cost=_parse_cost(p, raw.get("cost")),

@@ -19,7 +19,8 @@ Withheld cells show ``[c]`` (the GSS symbol for confidential), never ``<5``: a s
 suppressed cell can be large, and marking which cells are small would undo the protection.
 
 Person-level rows are a separate matter: reports never show them, and the build fails if any
-identifier from an input's ``id_column`` appears in a report (see :mod:`evalkit.report.build`).
+identifier from an input's ``person_id`` column (or its declared ``id_column``) appears in a
+report (see :func:`evalkit.report.page.scan_page`).
 
 References
 ----------
