@@ -1,27 +1,44 @@
 """The ``evalkit`` command: build and check reports, start an analysis, run a JDL-style comparison.
 
-Exit codes: 0 success; 1 a build, check or analysis failed (the message says which and why);
-2 the command was used wrongly (unknown option or analysis name, missing file). User errors
-never print a traceback; the full detail goes to ``logs/evalkit.log`` in the project folder.
+Exit codes: 0 success; 1 a build, check or analysis failed, or an output path cannot be
+written (the message says which and why); 2 the command was used wrongly (unknown option or
+analysis name, missing file, no project, another configuration without ``--out``); 130
+interrupted (Ctrl-C), with the previous reports left in place. User errors never print a
+traceback; the detail goes to ``logs/evalkit.log`` in the project folder, a private (0600),
+rotated file from which the data values shown on screen (person ids, codes) are removed.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import logging.handlers
 import os
 import platform
+import shutil
+import signal
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO
+from types import FrameType
+from typing import Any, TextIO
 
 from evalkit._version import __version__
+from evalkit.errors import EvalkitError, redact
+from evalkit.report._base import INTERRUPTED, SCRATCH, BuildError, unwritable
 
 __all__ = ["main"]
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+INTERRUPTED_MESSAGE = "evalkit: interrupted; previous reports left in place"
+NO_PROJECT = (
+    "no analyses/ folder here or in any parent folder; run evalkit inside a project (a folder "
+    "with analyses/, such as a clone of the evalkit repository), or use evalkit jdl on your files"
+)
+LOG_MAX_BYTES = 1_000_000
+LOG_BACKUPS = 3
 log = logging.getLogger("evalkit")
 
 
@@ -30,7 +47,11 @@ class UsageError(Exception):
 
 
 def _project_root() -> Path:
-    """The folder holding ``analyses/``: the current directory or the nearest parent with one."""
+    """The folder holding ``analyses/``: the current directory or the nearest parent with one.
+
+    Outside a project: the nearest folder with a ``pyproject.toml``, else the current one
+    (``build`` and ``list`` then refuse; ``jdl`` needs no project).
+    """
     here = Path.cwd().resolve()
     for folder in (here, *here.parents):
         if (folder / "analyses").is_dir():
@@ -41,8 +62,36 @@ def _project_root() -> Path:
     return here
 
 
+class _RedactingFormatter(logging.Formatter):
+    """Formats log records without the data values of error messages (see ``errors.redact``).
+
+    Applied to the whole record as written (message, exception and traceback text), so that a
+    log on disk keeps the rule, the column and the row positions, never person ids.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotated log whose files (current and backups) are readable by their owner only."""
+
+    def _open(self) -> Any:
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            os.fchmod(fd, 0o600)  # a file that existed before keeps its mode otherwise
+            return os.fdopen(fd, self.mode, encoding=self.encoding, errors=self.errors)
+        except BaseException:
+            os.close(fd)
+            raise
+
+
 def _setup_logging(root: Path, log_file: str | None, verbose: bool) -> Path | None:
-    """Append this run's log to ``logs/evalkit.log`` (git-ignored) or ``--log-file``."""
+    """Append this run's log to ``logs/evalkit.log`` (git-ignored) or ``--log-file``.
+
+    The file is created with mode 0600 (an existing one is made 0600), rotated at 1 MB with
+    three backups, and every line goes through :func:`evalkit.errors.redact`.
+    """
     path = Path(log_file) if log_file else root / "logs" / "evalkit.log"
     logger = logging.getLogger("evalkit")
     logger.setLevel(logging.DEBUG if verbose else logging.INFO)
@@ -51,15 +100,168 @@ def _setup_logging(root: Path, log_file: str | None, verbose: bool) -> Path | No
             logger.removeHandler(h)
             h.close()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handler: logging.Handler = logging.FileHandler(path, encoding="utf-8")
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        handler: logging.Handler = _PrivateRotatingFileHandler(
+            path, maxBytes=LOG_MAX_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
+        )
+        for i in range(1, LOG_BACKUPS + 1):  # backups written by an older evalkit
+            backup = Path(f"{path}.{i}")
+            if backup.is_file():
+                backup.chmod(0o600)
     except OSError:
         return None
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(_RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler._evalkit_cli = True  # type: ignore[attr-defined]
     logger.addHandler(handler)
     logger.propagate = False
     return path
+
+
+class _InterruptHandler:
+    """Ctrl-C while a command runs: set ``INTERRUPTED`` and raise KeyboardInterrupt.
+
+    Python runs the handler in the main thread, which only waits for the command's thread (see
+    :func:`_in_thread`); the flag tells the build (its threads and what they would still write)
+    and :func:`main` that whatever fails from now on failed because of the interrupt. Ctrl-C
+    while the message is printed is ignored.
+    """
+
+    def __init__(self) -> None:
+        self.finishing = False
+        self.previous: Any = None
+        self.installed = False
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        if self.finishing:
+            return
+        INTERRUPTED.set()
+        raise KeyboardInterrupt
+
+    def install(self) -> None:
+        INTERRUPTED.clear()
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.getsignal(signal.SIGINT)
+            signal.signal(signal.SIGINT, self)
+            self.installed = True
+
+    def restore(self) -> None:
+        if self.installed:
+            previous = self.previous if self.previous is not None else signal.default_int_handler
+            signal.signal(signal.SIGINT, previous)
+            self.installed = False
+
+
+def _finish_interrupted(err: TextIO, *, hard_exit: bool) -> int:
+    """Say that the command was interrupted; end the process if it is the ``evalkit`` command.
+
+    Kernels may still be running for the command's thread or a build's worker threads, which
+    cannot be cancelled and would keep the interpreter from exiting: the ``evalkit`` command
+    ends with ``os._exit`` (the kernels notice that their parent has gone, and stop). Reports
+    are written atomically, and nothing finished after the interrupt is written, so the
+    previous ones are intact.
+    """
+    try:
+        log.warning("interrupted (Ctrl-C); previous reports left in place")
+        if err.isatty():
+            print("\r\x1b[2K", end="", file=err)
+        print(INTERRUPTED_MESSAGE, file=err)
+    finally:
+        if hard_exit:
+            _stop_kernels()
+            for folder in list(SCRATCH):  # e.g. the copy that `build --check` compares
+                shutil.rmtree(folder, ignore_errors=True)
+            for stream in (sys.stdout, sys.stderr, err):
+                try:
+                    stream.flush()
+                except Exception:
+                    pass
+            for h in log.handlers:
+                try:
+                    h.flush()
+                except Exception:
+                    pass
+            os._exit(EXIT_INTERRUPTED)
+    return EXIT_INTERRUPTED
+
+
+def _stop_kernels() -> None:
+    """Kill this process' children that run in a session of their own: the kernels.
+
+    Ctrl-C in a terminal reaches the processes of the terminal's process group only, and
+    jupyter_client starts each kernel in a new session. Left alone, a kernel notices within a
+    second that its parent has gone, and stops with a warning on the terminal; killing its
+    process group (as ``KernelManager.shutdown_kernel(now=True)`` would) ends it quietly, with
+    anything the analysis started. The kernel's connection file and its temporary folder
+    (``evalkit-kernel-*``, see :func:`evalkit.report.notebook.execute`) are removed, as the
+    kernel manager would. Linux only (``/proc``); elsewhere the kernels stop themselves.
+    """
+    me, my_group = os.getpid(), os.getpgrp()
+    try:
+        entries = [e for e in Path("/proc").iterdir() if e.name.isdigit()]
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            stat = (entry / "stat").read_text()
+            state, ppid, group = stat[stat.rfind(")") + 2 :].split()[:3]
+            if int(ppid) != me or int(group) == my_group or state == "Z":
+                continue
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            if int(group) == int(entry.name):  # the leader of its own group: the kernel
+                os.killpg(int(group), signal.SIGKILL)
+            else:
+                os.kill(int(entry.name), signal.SIGKILL)
+        except (OSError, ValueError):
+            continue
+        _remove_kernel_files(argv)
+
+
+def _remove_kernel_files(argv: list[bytes]) -> None:
+    """Remove a killed kernel's connection file (``-f FILE``) and its evalkit temporary folder."""
+    import json
+
+    try:
+        connection = Path(os.fsdecode(argv[argv.index(b"-f") + 1]))
+        info = json.loads(connection.read_text(encoding="utf-8"))
+    except (ValueError, IndexError, OSError):
+        return
+    connection.unlink(missing_ok=True)
+    if info.get("transport") == "ipc":  # sockets at <evalkit-kernel-*>/kernel-ipc-N
+        folder = Path(str(info.get("ip", ""))).parent
+        if folder.name.startswith("evalkit-kernel-"):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _in_thread(command: Callable[[], int]) -> int:
+    """Run ``command`` in a thread of its own; the main thread waits, ready for Ctrl-C.
+
+    A build spends its time in calls that block in C (zmq polls of the kernel's messages), and
+    the operating system may deliver SIGINT to any thread: Python then runs the handler only
+    when the main thread next executes Python code, which a blocked poll can delay until the
+    cell ends. Waiting here in short steps lets the handler run within a fraction of a second.
+    """
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["code"] = command()
+        except BaseException as exc:
+            box["exc"] = exc
+
+    thread = threading.Thread(target=target, name="evalkit-command", daemon=True)
+    thread.start()
+    while thread.is_alive():
+        thread.join(0.1)
+    if "exc" in box:
+        raise box["exc"]
+    return int(box["code"])
+
+
+def _check_out(path: str, what: str) -> None:
+    """Raise BuildError (exit 1) if ``--out`` cannot hold the output."""
+    problem = unwritable(Path(path))
+    if problem:
+        raise BuildError(f"cannot write {what} to '{path}': {problem}")
 
 
 class _Progress:
@@ -149,10 +351,12 @@ def _parser() -> argparse.ArgumentParser:
         "jdl",
         help="Justice-Data-Lab-style comparison of a programme group on your own files",
         description="Build a proven-reoffending cohort from a people table and an offence table "
-        "(CSV or parquet) and write a JDL-style report comparing the groups.",
+        "(CSV, CSV.gz, parquet or Excel) and write a JDL-style report comparing the groups.",
+        epilog='UK exports: --date-format %d/%m/%Y --columns "Person ID=person_id,'
+        'Release Date=index_date,Group=group,Offence Date=offence_date,..."',
     )
-    j.add_argument("--people", required=True, metavar="P", help="people table (CSV or parquet)")
-    j.add_argument("--offences", required=True, metavar="O", help="offence table (CSV or parquet)")
+    j.add_argument("--people", required=True, metavar="P", help="people table (one row a person)")
+    j.add_argument("--offences", required=True, metavar="O", help="offence table")
     j.add_argument("--custody", metavar="C", help="custody spells table (optional)")
     j.add_argument("--deaths", metavar="D", help="deaths table (optional)")
     j.add_argument("--out", metavar="DIR", default="jdl-report", help="output folder")
@@ -172,6 +376,30 @@ def _parser() -> argparse.ArgumentParser:
         "--data-date",
         metavar="YYYY-MM-DD",
         help="date of the extract (default: the latest disposal date in the offence table)",
+    )
+    j.add_argument(
+        "--covariates",
+        metavar="A,B,...",
+        help="people-table columns to match on (default: those of known meaning present: "
+        "age, sex, prior_offences, sentence_length_days, ethnicity, offence_type, ogrs_score; "
+        "'' for none)",
+    )
+    j.add_argument(
+        "--columns",
+        metavar="'Header=name,...'",
+        help="map the files' headers to evalkit's names, e.g. \"Person ID=person_id\" "
+        "(one mapping for all the files)",
+    )
+    j.add_argument(
+        "--date-format",
+        metavar="FMT",
+        help="how dates are written, e.g. %%d/%%m/%%Y (UK, day first); 'excel' for Excel serial "
+        "day numbers; ISO dates (2024-03-02) need nothing",
+    )
+    j.add_argument(
+        "--na-values",
+        metavar="V,...",
+        help="further values meaning missing, e.g. NULL,- (empty, NA and NULL always do)",
     )
     return parser
 
@@ -240,6 +468,18 @@ def _cmd_build(args: argparse.Namespace, root: Path, out: TextIO, err: TextIO) -
     if unknown:
         listed = ", ".join(available) or "none"
         raise UsageError(f"no analysis called {', '.join(unknown)} (available: {listed})")
+    if config is not None:
+        name = args.names[0]
+        own = root / "analyses" / f"{name}.toml"
+        committed = args.out is None or Path(args.out).resolve() == (root / "reports").resolve()
+        if committed and config.resolve() != own.resolve():
+            raise UsageError(
+                f"--config {config} is not analyses/{name}.toml: its results must not "
+                f"overwrite the committed reports/{name}.html and reports/index.html; "
+                "give --out DIR to write the report elsewhere"
+            )
+    if args.out:
+        _check_out(args.out, "reports")
     result = build(
         root,
         Path(args.out) if args.out else None,
@@ -270,6 +510,7 @@ def _cmd_jdl(args: argparse.Namespace, root: Path, out: TextIO, err: TextIO) -> 
     for table, p in paths.items():
         if not Path(p).is_file():
             raise UsageError(f"--{table}: no such file: {p}")
+    _check_out(args.out, "the report")
     from evalkit.report import jdl
 
     if not jdl.available():
@@ -280,6 +521,20 @@ def _cmd_jdl(args: argparse.Namespace, root: Path, out: TextIO, err: TextIO) -> 
             file=err,
         )
         return EXIT_FAILED
+    from evalkit.io import parse_column_mapping
+
+    reader: dict[str, object] = {}
+    if args.columns:
+        reader["columns"] = parse_column_mapping(args.columns)
+    if args.date_format:
+        reader["date_format"] = args.date_format
+    if args.na_values:
+        reader["na_values"] = [v.strip() for v in args.na_values.split(",") if v.strip()]
+    covariates = (
+        None
+        if args.covariates is None
+        else [c.strip() for c in args.covariates.split(",") if c.strip()]
+    )
     progress = _Progress(err, args.quiet)
     started = time.perf_counter()
     target = jdl.run_jdl(
@@ -288,6 +543,8 @@ def _cmd_jdl(args: argparse.Namespace, root: Path, out: TextIO, err: TextIO) -> 
         data_date=args.data_date,
         programme=args.programme,
         comparison=args.comparison,
+        covariates=covariates,
+        reader=reader,
         progress=progress,
     )
     progress.finish("jdl", True, time.perf_counter() - started)
@@ -298,7 +555,12 @@ def _cmd_jdl(args: argparse.Namespace, root: Path, out: TextIO, err: TextIO) -> 
 def main(
     argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None
 ) -> int:
-    """Run the command line; returns the exit code (0 ok, 1 failed, 2 usage error)."""
+    """Run the command line; returns the exit code (0 ok, 1 failed, 2 usage error, 130 Ctrl-C).
+
+    Called without ``argv`` (as the ``evalkit`` command, reading ``sys.argv``), an interrupted
+    command ends the process with exit code 130 once it has said so, without waiting for the
+    kernels of a build; called with ``argv`` (from Python), it returns 130.
+    """
     out = stdout if stdout is not None else sys.stdout
     err = stderr if stderr is not None else sys.stderr
     parser = _parser()
@@ -307,44 +569,85 @@ def main(
     except SystemExit as exc:  # argparse: --help/--version (0) or a usage error (2)
         return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
 
-    from evalkit.errors import EvalkitError, InputError
-    from evalkit.report.build import BuildError
-
     root = _project_root()
-    log_path = _setup_logging(root, args.log_file, args.verbose)
-    log.info(
-        "evalkit %s on Python %s: %s (in %s)",
-        __version__,
-        platform.python_version(),
-        " ".join(sys.argv[1:] if argv is None else argv),
-        root,
-    )
+    if args.command in ("build", "list") and not (root / "analyses").is_dir():
+        parser.print_usage(err)
+        print(f"evalkit: error: {NO_PROJECT}", file=err)
+        return EXIT_USAGE
+
+    hard_exit = argv is None and stdout is None and stderr is None
+    interrupts = _InterruptHandler()
+    interrupts.install()
+    log_path: Path | None = None
     try:
-        if args.command == "list":
-            return _cmd_list(root, out)
-        if args.command == "new":
-            return _cmd_new(root, args.name, out)
-        if args.command == "build":
-            return _cmd_build(args, root, out, err)
-        if args.command == "jdl":
-            return _cmd_jdl(args, root, out, err)
-        raise UsageError(f"unknown command {args.command}")  # pragma: no cover
-    except UsageError as exc:
+        try:
+            log_path = _setup_logging(root, args.log_file, args.verbose)
+            log.info(
+                "evalkit %s on Python %s: %s (in %s)",
+                __version__,
+                platform.python_version(),
+                " ".join(sys.argv[1:] if argv is None else argv),
+                root,
+            )
+            code = _in_thread(lambda: _run(args, root, out, err))
+        except Exception as exc:
+            if INTERRUPTED.is_set():  # e.g. the kernel's connection broken by the interrupt
+                code = EXIT_INTERRUPTED
+            else:
+                code = _failed(exc, parser, err, log_path)
+    except KeyboardInterrupt:  # also while a failure is being reported
+        code = EXIT_INTERRUPTED
+    try:
+        if code == EXIT_INTERRUPTED or INTERRUPTED.is_set():
+            interrupts.finishing = True
+            code = _finish_interrupted(err, hard_exit=hard_exit)
+    finally:
+        interrupts.restore()
+    return code
+
+
+def _run(args: argparse.Namespace, root: Path, out: TextIO, err: TextIO) -> int:
+    if args.command == "list":
+        return _cmd_list(root, out)
+    if args.command == "new":
+        return _cmd_new(root, args.name, out)
+    if args.command == "build":
+        return _cmd_build(args, root, out, err)
+    if args.command == "jdl":
+        return _cmd_jdl(args, root, out, err)
+    raise UsageError(f"unknown command {args.command}")  # pragma: no cover
+
+
+def _failed(
+    exc: Exception, parser: argparse.ArgumentParser, err: TextIO, log_path: Path | None
+) -> int:
+    """One sentence on ``err`` (the detail in the log) and the exit code, for an exception."""
+    if isinstance(exc, UsageError):
         parser.print_usage(err)
         print(f"evalkit: error: {exc}", file=err)
         return EXIT_USAGE
-    except (InputError, BuildError, FileNotFoundError, EvalkitError) as exc:
+    if isinstance(exc, EvalkitError):  # InputError, BuildError, ...
         log.error("%s", exc, exc_info=True)
         print(f"evalkit: error: {exc}", file=err)
         return EXIT_FAILED
-    except KeyboardInterrupt:
-        print("evalkit: interrupted", file=err)
-        return 130
-    except Exception as exc:  # a bug, not a user error: keep the traceback, in the log
-        log.exception("unexpected error")
-        where = f" (traceback in {log_path})" if log_path else ""
-        print(f"evalkit: internal error: {type(exc).__name__}: {exc}{where}", file=err)
+    if isinstance(exc, OSError) and exc.filename is not None:
+        # a file or folder that cannot be read or written: say which, and why
+        name = exc.filename
+        path = os.fsdecode(name) if isinstance(name, str | bytes | os.PathLike) else str(name)
+        reason = exc.strerror or type(exc).__name__
+        reason = reason[:1].lower() + reason[1:]
+        log.error("cannot access %r: %s", path, reason, exc_info=True)
+        print(f"evalkit: error: cannot access '{path}': {reason}", file=err)
         return EXIT_FAILED
+    if isinstance(exc, FileNotFoundError):
+        log.error("%s", exc, exc_info=True)
+        print(f"evalkit: error: {exc}", file=err)
+        return EXIT_FAILED
+    # a bug, not a user error: keep the traceback, in the log
+    log.exception("unexpected error")
+    where = f" (traceback in {log_path})" if log_path else ""
+    print(f"evalkit: internal error: {type(exc).__name__}: {exc}{where}", file=err)
+    return EXIT_FAILED
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,8 +10,8 @@ Pipeline for each ``analyses/<name>.py`` (a jupytext percent script) and its ``<
 4. keep only evalkit fragments (tables, figures, text made by :mod:`evalkit.report`): a cell that
    prints or displays anything else fails the build, so disclosure control cannot be bypassed;
 5. HTML through nbconvert with evalkit's own template (inline CSS and SVG, no scripts, no CDN);
-6. scan the HTML for person identifiers from inputs that declare an ``id_column``, and for
-   external resources;
+6. scan the HTML for the person identifiers of every input with a ``person_id`` column (or a
+   declared ``id_column``), and for external resources;
 7. write ``reports/<name>.html`` atomically, then ``reports/index.html``.
 
 A failure in one analysis names the cell (and its line in the script) and leaves that report's
@@ -31,7 +31,16 @@ from pathlib import Path
 
 from evalkit._version import __version__
 from evalkit.errors import InputError
-from evalkit.report._base import ANSI, BuildError, Progress, log, write_atomic
+from evalkit.report._base import (
+    ANSI,
+    INTERRUPTED,
+    SCRATCH,
+    BuildError,
+    Progress,
+    log,
+    unwritable,
+    write_atomic,
+)
 from evalkit.report.config import read_config
 from evalkit.report.index import read_report_meta, write_index
 from evalkit.report.notebook import cell_lines, check_outputs, execute, read_script
@@ -293,7 +302,9 @@ def build(
     names
         Analyses to build (default: all). The index always lists every built report.
     config_path
-        Use this configuration instead of ``analyses/<name>.toml`` (one name only).
+        Use this configuration instead of ``analyses/<name>.toml`` (one name only). Another
+        configuration than the committed one needs an ``out_dir`` other than ``reports/``:
+        committed reports are never overwritten with another data set's results.
     progress
         Callback ``progress(name, cells_done, cells_total)``.
     timeout
@@ -301,23 +312,54 @@ def build(
     jobs
         Analyses to run at the same time (each in its own kernel). The output does not depend
         on it.
+
+    Raises
+    ------
+    InputError
+        If a name is unknown, or ``config_path`` is not the analysis' own configuration while
+        the reports would go to ``root/reports``.
+    BuildError
+        If ``out_dir`` cannot be written (a file, or a folder without write permission).
+    KeyboardInterrupt
+        If :data:`~evalkit.report._base.INTERRUPTED` is set during the build; reports already
+        on disk are left as they were.
     """
     root = root.resolve()
-    out = (out_dir if out_dir is not None else root / "reports").resolve()
+    committed = root / "reports"
+    out = (out_dir if out_dir is not None else committed).resolve()
     selected = _select(root, names)
     if config_path is not None and len(selected) != 1:
         raise InputError(None, "--config needs exactly one analysis name", table="arguments")
+    if config_path is not None and out == committed.resolve():
+        own = root / "analyses" / f"{selected[0]}.toml"
+        if config_path.resolve() != own.resolve():
+            raise InputError(
+                None,
+                f"configuration {config_path} is not analyses/{selected[0]}.toml, so its "
+                f"results must not overwrite the committed reports/{selected[0]}.html and "
+                "reports/index.html; give --out DIR to write the report elsewhere",
+                table="arguments",
+            )
+    problem = unwritable(out)
+    if problem:
+        raise BuildError(f"cannot write reports to '{out}': {problem}")
     log.info("evalkit %s: building %s into %s", __version__, ", ".join(selected) or "-", out)
 
     def one(name: str) -> tuple[ReportOutcome, RenderedReport | None]:
+        if INTERRUPTED.is_set():
+            raise KeyboardInterrupt
         start = time.perf_counter()
         try:
             report = render_report(
                 root, name, config_path=config_path, timeout=timeout, progress=progress
             )
         except BuildError as exc:
+            if INTERRUPTED.is_set():  # the kernel failed because of the interrupt
+                raise KeyboardInterrupt from None
             log.error("%s: %s", name, exc)
             return ReportOutcome(name, False, str(exc), time.perf_counter() - start), None
+        if INTERRUPTED.is_set():  # nothing finished after an interrupt is written
+            raise KeyboardInterrupt
         write_atomic(out / f"{name}.html", report.html)
         seconds = time.perf_counter() - start
         log.info("%s: wrote %s in %.1f s", name, out / f"{name}.html", seconds)
@@ -327,8 +369,18 @@ def build(
     if workers == 1:
         results = [one(name) for name in selected]
     else:  # each analysis runs in its own kernel process; threads only wait for them
-        with ThreadPoolExecutor(max_workers=workers) as pool:
+        pool = ThreadPoolExecutor(max_workers=workers)
+        try:
             results = list(pool.map(one, selected))
+        except BaseException as exc:
+            # On Ctrl-C return at once: a running kernel cannot be cancelled from here, and
+            # INTERRUPTED keeps its thread from writing anything when the kernel finishes.
+            stop = isinstance(exc, KeyboardInterrupt) or INTERRUPTED.is_set()
+            pool.shutdown(wait=not stop, cancel_futures=True)
+            raise
+        pool.shutdown()
+    if INTERRUPTED.is_set():
+        raise KeyboardInterrupt
     outcomes = [r[0] for r in results]
     written = [f"{o.name}.html" for o in outcomes if o.ok]
     if names is None and out_dir is None:
@@ -363,17 +415,21 @@ def check(root: Path, *, progress: Progress | None = None, jobs: int = 1) -> Che
     names = list_analyses(root / "analyses")
     with tempfile.TemporaryDirectory(prefix="evalkit-check-") as tmp:
         fresh = Path(tmp)
-        # failed analyses keep their committed report in the index, as a real build would
-        for n in names:
-            if (committed / f"{n}.html").is_file():
-                shutil.copyfile(committed / f"{n}.html", fresh / f"{n}.html")
-        result = build(root, fresh, names=names, progress=progress, jobs=jobs)
-        changed = []
-        for fname in result.files:
-            old, new = committed / fname, fresh / fname
-            if not old.is_file() or old.read_bytes() != new.read_bytes():
-                changed.append(fname)
-        changed += [p.name for p in _orphans(committed, names)]
+        SCRATCH.add(fresh)
+        try:
+            # failed analyses keep their committed report in the index, as a real build would
+            for n in names:
+                if (committed / f"{n}.html").is_file():
+                    shutil.copyfile(committed / f"{n}.html", fresh / f"{n}.html")
+            result = build(root, fresh, names=names, progress=progress, jobs=jobs)
+            changed = []
+            for fname in result.files:
+                old, new = committed / fname, fresh / fname
+                if not old.is_file() or old.read_bytes() != new.read_bytes():
+                    changed.append(fname)
+            changed += [p.name for p in _orphans(committed, names)]
+        finally:
+            SCRATCH.discard(fresh)
     return CheckResult(changed=tuple(changed), failures=result.failures, outcomes=result.outcomes)
 
 
