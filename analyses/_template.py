@@ -13,7 +13,9 @@
 # HOW TO USE THIS TEMPLATE (code cells are not shown in the report; their outputs are).
 #
 # 1. `evalkit new my_scheme` copies this file and its TOML to analyses/my_scheme.{py,toml}.
-# 2. Edit the TOML: title, data date, [data] paths, [parameters], evidence rating.
+# 2. Edit the TOML, not this script: title, data date, the four files in [data] and how they
+#    are written ([reader]: column names, date format), the group labels and the covariates
+#    to match on ([parameters]).
 # 3. `evalkit build my_scheme` runs the script in a fresh kernel and writes reports/my_scheme.html.
 #
 # Rules the build enforces, so that reports are safe to publish:
@@ -22,41 +24,78 @@
 #   a print() or a bare DataFrame or figure fails the build;
 # - every count in rp.table passes disclosure control (integer columns are counts unless listed
 #   in not_counts=); write counts in sentences with cfg.disclosure.count(n);
-# - tables have captions, figures have alt text, there is exactly one rp.headline;
+# - no person identifier from the input files may appear on the page;
 # - everything comes from the data and the TOML: no dates from the clock, no unseeded randomness.
 #
 # Wording: say what the design can support. Causal words ("reduced", "caused") only for
-# randomised or strong designs (rating 4-5); otherwise "was lower among", "is associated with".
-# Never "significant": give the estimate and its range, and call a result inconclusive when the
-# range includes both benefit and harm.
+# randomised or strong designs; otherwise "was lower among". Never "significant": give the
+# estimate and its range, and call a result inconclusive when the range includes both benefit
+# and harm.
+import warnings
+
 import pandas as pd
 
 import evalkit as ek
 from evalkit import report as rp
 
 cfg = rp.load_config("_template")
-GROUP, TREATED = cfg.param("group"), cfg.param("treated")
-TIME, EVENT, UNIT = cfg.param("time"), cfg.param("event"), cfg.param("time_unit")
+PROGRAMME, COMPARISON = cfg.param("programme"), cfg.param("comparison")
+COVARIATES = list(cfg.param("covariates"))
+FOLLOW_UP, WAITING = int(cfg.param("follow_up_days")), int(cfg.param("waiting_days"))
 TAU = float(cfg.param("tau"))
-RATING = int(cfg.param("evidence_rating"))
 SDC = cfg.disclosure
 
-data = pd.read_csv(cfg.data_path("outcomes"))
-missing = [c for c in (GROUP, TIME, EVENT) if c not in data.columns]
-if missing:
-    raise ek.InputError(missing[0], "is missing from the outcomes file", table="outcomes")
-data["arm"] = (data[GROUP] == TREATED).map({True: "Scheme", False: "Comparison"})
+# the four tables, read with the [reader] options (column names, date format) of the TOML
+tables = {
+    name: cfg.read(name) for name in ("people", "offences", "custody", "deaths") if name in cfg.data
+}
+cohort = ek.proven_reoffending(
+    tables["people"],
+    tables["offences"],
+    tables.get("custody"),
+    tables.get("deaths"),
+    follow_up_days=FOLLOW_UP,
+    waiting_days=WAITING,
+    data_end=cfg.data_date if len(cfg.data_date) == 10 else None,
+)
+data = cohort.data
+labels = data["group"].astype("string")
+unknown = sorted(set(labels.unique()) - {PROGRAMME, COMPARISON})
+if unknown or not (labels == PROGRAMME).any() or not (labels == COMPARISON).any():
+    raise ek.InputError(
+        "group",
+        f"must hold the labels {PROGRAMME!r} and {COMPARISON!r} set in [parameters] "
+        f"(found {len(unknown)} other label(s))",
+        table="people",
+    )
+data = data.assign(arm=labels.map({PROGRAMME: "Scheme", COMPARISON: "Comparison"}))
+MATCHED = bool(COVARIATES)
+RATING = 3 if MATCHED else 2
+if MATCHED:
+    with warnings.catch_warnings():
+        # unmatched programme members are counted below (with disclosure control)
+        warnings.simplefilter("ignore", ek.StatisticalWarning)
+        m = ek.match(
+            data.assign(in_scheme=(data["arm"] == "Scheme").astype(int)),
+            treatment="in_scheme",
+            covariates=COVARIATES,
+            caliper=0.2,
+            link="linear.logit",
+        )
+    data = m.data
 
 # %%
 # Numbers: the proportion who reoffended, and time to first reoffence.
 n = data.groupby("arm").size()
-events = data.groupby("arm")[EVENT].sum()
+events = data.groupby("arm")["event"].sum()
 rd = ek.rate_difference(
     int(events["Scheme"]), int(n["Scheme"]), int(events["Comparison"]), int(n["Comparison"])
 )
-km = ek.kaplan_meier(data, time=TIME, event=EVENT, by="arm")
-lr = ek.logrank(data, time=TIME, event=EVENT, by="arm")
-rmd = ek.rmst_difference(data, time=TIME, event=EVENT, by="arm", tau=TAU, reference="Comparison")
+km = ek.kaplan_meier(data, time="time", event="event", by="arm")
+lr = ek.logrank(data, time="time", event="event", by="arm")
+rmd = ek.rmst_difference(
+    data, time="time", event="event", by="arm", tau=TAU, reference="Comparison"
+)
 
 
 def per100(x: float) -> str:
@@ -64,30 +103,41 @@ def per100(x: float) -> str:
 
 
 if rd.upper < 0:
-    finding = f"Reoffending was lower in the scheme group: {per100(rd.estimate)} per 100"
+    finding = f"Proven reoffending was lower in the scheme group: {per100(rd.estimate)} per 100"
 elif rd.lower > 0:
-    finding = f"Reoffending was higher in the scheme group: {per100(rd.estimate)} per 100"
+    finding = f"Proven reoffending was higher in the scheme group: {per100(rd.estimate)} per 100"
 else:
     finding = f"Inconclusive: a difference of {per100(rd.estimate)} per 100"
 verdict = f"{finding} (plausible range {per100(rd.lower)} to {per100(rd.upper)} per 100)."
+design = (
+    "People in the scheme were compared with people matched to them on "
+    + ", ".join(f"`{c}`" for c in COVARIATES)
+    + " (1:1 on the propensity score)."
+    if MATCHED
+    else "People in the scheme were compared with everyone in the comparison group, unmatched."
+)
 
 rp.headline(
     verdict,
-    detail="EDIT: one or two sentences on what the range means and what the design supports.",
+    detail="This is an observational comparison: people were not assigned to the scheme at "
+    "random, so the difference may come from who joined rather than from the support.",
     rating=RATING,
     synthetic=cfg.synthetic,
 )
 
 # %%
 rp.summary(
-    question="EDIT: the question, e.g. does the scheme reduce proven reoffending within a year?",
-    design="EDIT: how the comparison group was formed.",
+    question="Did people in the scheme commit fewer proven reoffences within a year?",
+    design=design,
     sample=f"{SDC.count(int(n.sum()))} people: {SDC.count(int(n['Scheme']))} in the scheme.",
     effect=f"{per100(rd.estimate)} per 100 (95% confidence interval {per100(rd.lower)} to "
     f"{per100(rd.upper)}).",
     rating=RATING,
     cost=cfg.cost,
-    caveats=["EDIT: the most important limitation first."],
+    caveats=[
+        "People were not assigned at random; a comparison balances at most what was recorded.",
+        "Proven reoffending counts only offences that were detected and proven.",
+    ],
 )
 
 # %% [markdown]
@@ -105,7 +155,8 @@ table["percent"] = 100 * table["reoffended"] / table["people"]
 rp.show(
     rp.table(
         table,
-        caption="People who reoffended during follow-up, by group",
+        caption="People with a proven reoffence within a year, by group"
+        + (" (matched)" if MATCHED else ""),
         labels={
             "group": "Group",
             "people": "People",
@@ -119,27 +170,54 @@ rp.show(
     ),
     rp.km_figure(
         km,
-        caption=f"Proportion not yet reoffended by {UNIT} of follow-up, with 95% bands.",
-        xlabel=UNIT.capitalize(),
-        ylabel="Proportion not yet reoffended",
+        caption="Proportion without a proven reoffence by days since the index date, with 95% "
+        "bands.",
+        xlabel="Days since the index date",
+        ylabel="Proportion without a proven reoffence",
+        risk_times=[0, 91, 182, 273, FOLLOW_UP],
         disclosure=SDC,
     ),
     rp.paragraph(
         f"Log-rank test: chi-squared {lr.statistic:.2f} on {lr.df:.0f} df, "
-        f"p = {lr.p_value:.3f}. Over the first {TAU:g} {UNIT}, the scheme group spent on "
-        f"average {rmd['difference'].iloc[0]:.1f} {UNIT} more without reoffending "
+        f"p = {lr.p_value:.3f}. Over the first {TAU:g} days, the scheme group spent on "
+        f"average {rmd['difference'].iloc[0]:.1f} days more without a proven reoffence "
         f"({rmd['lower'].iloc[0]:.1f} to {rmd['upper'].iloc[0]:.1f})."
     ),
 )
 
 # %% [markdown]
+# ## Who was included
+
+# %%
+flow = cohort.flow
+part = flow[flow["table"] == "people"].to_dict("records")
+people_flow = pd.DataFrame(
+    [("People in the file", int(part[0]["n_remaining"]))]
+    + [(f"Excluded: {r['reason']}", int(r["n_removed"])) for r in part[1:-1]]
+    + [("People in the cohort", int(part[-1]["n_remaining"]))],
+    columns=["step", "count"],
+)
+rp.show(
+    rp.table(
+        people_flow,
+        caption="People: from the input file to the proven-reoffending cohort",
+        labels={"step": "Step", "count": "People"},
+        total_row=0,
+        disclosure=SDC,
+    )
+)
+
+# %% [markdown]
 # ## Limitations
 #
-# EDIT: what the design cannot rule out (selection, other changes at the same time, small
-# numbers), and how far the result generalises.
+# Replace this with what the design cannot rule out (selection, other changes at the same time,
+# small numbers), and how far the result generalises.
 #
 # ## Methods
 #
-# Proportions compared with Newcombe's hybrid score interval; time to first reoffence with
-# Kaplan–Meier curves and the log-rank test; restricted mean survival time up to the horizon set
-# in the configuration.
+# Proven reoffending as the Ministry of Justice measures it (`evalkit.proven_reoffending`): an
+# offence in the follow-up year proven by a caution or conviction within a further waiting
+# period. Proportions compared with Newcombe's hybrid score interval; time to first reoffence
+# with Kaplan–Meier curves and the log-rank test; restricted mean survival time up to the
+# horizon set in the configuration. With covariates listed, greedy 1:1 nearest-neighbour
+# matching on the logit of the propensity score within 0.2 standard deviations (Austin 2011).

@@ -112,7 +112,8 @@ def test_headline_is_what_the_library_gives(built):
     date = report_jdl.infer_data_date(offences)
     cohort = ek.proven_reoffending(people, offences, custody, deaths, data_end=date)
     d = cohort.data.assign(programme_member=(cohort.data["group"] == "programme").astype(int))
-    covs = ["age", "sex", "prior_offences", "sentence_length_days", "region"]
+    # by default the columns of known meaning; `region` is used only when listed
+    covs = ["age", "sex", "prior_offences", "sentence_length_days"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ek.StatisticalWarning)
         m = ek.match(
@@ -208,3 +209,110 @@ def test_no_effect_gives_the_inconclusive_headline_and_rebuilds_identically(tmp_
     code, _, err = run(paths, tmp_path / "a")
     assert code == 0, err
     assert (tmp_path / "a" / "jdl.html").read_bytes() == first
+
+
+def _measures(page: str) -> str:
+    """The findings of a JDL report (everything between the headline and the methods)."""
+    body = page.split("<main", 1)[1].split('id="reproducibility"')[0]
+    return re.sub(r"<style.*?</style>", "", body, flags=re.S)
+
+
+@pytest.fixture(scope="module")
+def three_ways(tmp_path_factory):
+    """One synthetic extract written as ISO CSV, UK CSV and Excel, each through `evalkit jdl`."""
+    from evalkit.datasets import UK_COLUMNS, write_extract
+
+    pytest.importorskip("openpyxl")
+    folder = tmp_path_factory.mktemp("jdl3")
+    sim = ek.datasets.simulate_reoffending(1500, effect_hr=0.6, programme_share=0.25, rng=3)
+    cli_columns = ",".join(f"{k}={v}" for k, v in UK_COLUMNS.items())
+    styles = {
+        "iso": [],
+        "uk": ["--columns", cli_columns, "--date-format", "%d/%m/%Y"],
+        "xlsx": ["--columns", cli_columns],
+    }
+    out = {}
+    for style, extra in styles.items():
+        paths = write_extract(sim, folder / style, style)
+        code, _, err = run(paths, folder / f"out-{style}", "--data-date", "2024-12-31", *extra)
+        assert code == 0, err
+        out[style] = (paths, (folder / f"out-{style}" / "jdl.html").read_text(encoding="utf-8"))
+    return out
+
+
+def test_jdl_on_uk_csv_and_xlsx_gives_the_same_report_numbers_as_iso_csv(three_ways):
+    iso = _measures(three_ways["iso"][1])
+    assert "fewer people committed a proven reoffence" in iso
+    assert _measures(three_ways["uk"][1]) == iso
+    assert _measures(three_ways["xlsx"][1]) == iso
+
+
+def test_jdl_refuses_uk_dates_without_a_date_format(three_ways, tmp_path):
+    from evalkit.datasets import UK_COLUMNS
+
+    paths = three_ways["uk"][0]
+    # a people file whose days are all 1-12: 02/03 could be 2 March or 3 February
+    people = pd.read_csv(paths["people"], dtype=str)
+    people = people[people["Index Date"].str[:2].astype(int) <= 12]
+    small = dict(paths, people=tmp_path / "People.csv")
+    people.to_csv(small["people"], index=False)
+    cols = ",".join(f"{k}={v}" for k, v in UK_COLUMNS.items())
+    code, _, err = run(small, tmp_path / "out", "--columns", cols)
+    assert code == 1 and "Traceback" not in err
+    assert "could be read day first" in err and "--date-format %d/%m/%Y" in err
+    # nothing written: neither a report nor its configuration
+    assert not (tmp_path / "out" / "jdl.html").exists()
+    assert not (tmp_path / "out" / "jdl.toml").exists()
+
+
+def test_jdl_matches_only_on_covariates_of_known_meaning(tmp_path):
+    paths = write_inputs(tmp_path / "data", n=1200)
+    people = pd.read_csv(paths["people"], dtype={"person_id": str})
+    officers = np.array(["PO Jane Doe", "PO John Roe", "PO Ann Poe"], dtype=object)
+    people["probation_officer"] = officers[np.arange(len(people)) % 3]
+    people.to_csv(paths["people"], index=False)
+    code, _, err = run(paths, tmp_path / "out")
+    assert code == 0, err
+    page = (tmp_path / "out" / "jdl.html").read_text(encoding="utf-8")
+    assert "Jane Doe" not in page and "probation_officer" not in page
+    # `region` is not of known meaning and was not listed: not matched on
+    assert "<code>region</code>" not in page and "region_" not in page
+    config = (tmp_path / "out" / "jdl.toml").read_text(encoding="utf-8")
+    assert 'covariates = ["age", "sex", "prior_offences", "sentence_length_days"]' in config
+    # listed explicitly, a column is used
+    code, _, err = run(paths, tmp_path / "out2", "--covariates", "age,region")
+    assert code == 0, err
+    page = (tmp_path / "out2" / "jdl.html").read_text(encoding="utf-8")
+    assert "<code>region</code>" in page and "<code>sex</code>" not in page
+    # a listed column that does not exist is refused by name
+    code, _, err = run(paths, tmp_path / "out3", "--covariates", "age,risk_score")
+    assert code == 1 and "column 'risk_score' in people" in err
+
+
+def test_failed_jdl_run_leaves_the_previous_report_and_config(tmp_path):
+    paths = write_inputs(tmp_path / "data", n=800)
+    code, _, err = run(paths, tmp_path / "out")
+    assert code == 0, err
+    before = {name: (tmp_path / "out" / name).read_bytes() for name in ("jdl.html", "jdl.toml")}
+    people = pd.read_csv(paths["people"], dtype={"person_id": str})
+    people.loc[3, "group"] = "Programme"
+    people.to_csv(paths["people"], index=False)
+    code, _, err = run(paths, tmp_path / "out", "--data-date", "2024-12-30")
+    assert code == 1
+    after = {name: (tmp_path / "out" / name).read_bytes() for name in before}
+    assert after == before  # the pair is written together or not at all
+
+
+def test_jdl_asks_for_a_mapping_of_known_covariates_under_other_headers(tmp_path):
+    paths = write_inputs(tmp_path / "data", n=800)
+    people = pd.read_csv(paths["people"], dtype={"person_id": str})
+    people = people.rename(columns={"prior_offences": "Prior Offences"})
+    people.to_csv(paths["people"], index=False)
+    code, _, err = run(paths, tmp_path / "out")
+    assert code == 1 and "Traceback" not in err
+    assert "column 'Prior Offences' in people" in err
+    assert "Prior Offences=prior_offences" in err
+    assert not (tmp_path / "out").exists()
+    # saying what to match on is enough
+    code, _, err = run(paths, tmp_path / "out", "--covariates", "age,sex")
+    assert code == 0, err

@@ -21,7 +21,6 @@ import pandas as pd
 
 import evalkit as ek
 from evalkit import report as rp
-from evalkit.cohort import OUTCOME_COLUMNS
 from evalkit.jdl import JDL_OUTCOMES, jdl_outcomes
 
 cfg = rp.load_config("jdl")
@@ -31,14 +30,13 @@ COMPARISON = PARAMS.get("comparison", "comparison")
 FOLLOW_UP = int(PARAMS.get("follow_up_days", 365))
 WAITING = int(PARAMS.get("waiting_days", 182))
 CALIPER = float(PARAMS.get("caliper", 0.2))
-MAX_LEVELS = int(PARAMS.get("max_categories", 10))
+LISTED = list(PARAMS.get("covariates", []))
 SDC = cfg.disclosure
 LABELS = {PROGRAMME: "Programme", COMPARISON: "Comparison"}
 
+# the input files, read with the configuration's [reader] options (column names, date format)
 tables = {
-    name: ek.read_table(cfg.data_path(name), table=name)
-    for name in ("people", "offences", "custody", "deaths")
-    if name in cfg.data
+    name: cfg.read(name) for name in ("people", "offences", "custody", "deaths") if name in cfg.data
 }
 # group labels are compared as text (a CSV column of 1s and 0s is read as numbers)
 if "group" in tables["people"].columns:
@@ -59,28 +57,19 @@ cohort = ek.proven_reoffending(
 raw = jdl_outcomes(cohort.data, programme=PROGRAMME, comparison=COMPARISON)
 
 # %%
-# Covariates for the propensity score: every other column of the people table that can be used
-# safely. Columns are left out (never rows), each with its reason, shown in the report.
-SCHEMA = {"person_id", "index_date", "group", *OUTCOME_COLUMNS}
+# Covariates for the propensity score: only those listed in the configuration (by default the
+# people table's columns of known meaning: age, sex, prior offences, sentence length...), never
+# free text. A listed column that cannot be used is left out (never rows), with its reason.
 covariates: list[str] = []
 skipped: list[tuple[str, str]] = []
-people_cols = [c for c in tables["people"].columns if c not in SCHEMA]
-for col in people_cols:
+for col in LISTED:
     s = cohort.data[col]
-    lower = col.lower()
-    if lower == "id" or lower.endswith("_id") or lower.endswith("id_"):
-        skipped.append((col, "an identifier"))
-    elif s.isna().any():
+    if s.isna().any():
         skipped.append((col, "has missing values"))
     elif pd.api.types.is_datetime64_any_dtype(s):
         skipped.append((col, "a date"))
     elif s.nunique() < 2:
         skipped.append((col, "the same for everyone"))
-    elif not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
-        if s.nunique() > MAX_LEVELS:
-            skipped.append((col, f"more than {MAX_LEVELS} categories"))
-        else:
-            covariates.append(col)
     else:
         covariates.append(col)
 MATCHED = bool(covariates)
@@ -170,7 +159,7 @@ else:
             "support."
         )
     detail = (
-        "The people table has no characteristics to match on, so the comparison group is "
+        "No characteristics were given to match on, so the comparison group is "
         "unmatched: differences between the groups may come from who joined the programme "
         "rather than from the support."
     )
@@ -185,7 +174,7 @@ design = (
     + "."
     if MATCHED
     else "Observational comparison with an unmatched comparison group (no characteristics "
-    "were available to match on)."
+    "were given to match on)."
 )
 caveats = [
     "People were not assigned to the programme at random. "
@@ -383,12 +372,12 @@ if MATCHED:
 else:
     rp.show(
         rp.paragraph(
-            "The people table has no characteristics besides the identifier, the index date "
-            "and the group"
+            "No characteristics were given to match on"
             + (
                 " that could be used (" + "; ".join(f"`{c}`: {why}" for c, why in skipped) + ")"
                 if skipped
-                else ""
+                else " (the people table has none of known meaning, such as age, sex or prior "
+                "offences, and none was listed with --covariates)"
             )
             + ", so no matched comparison group could be formed. The comparison below is with "
             "the whole comparison group, as recorded: it cannot separate the effect of the "
