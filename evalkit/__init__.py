@@ -58,6 +58,7 @@ from evalkit.survival import (
     rmst_difference,
 )
 from evalkit.timeseries import DiDResult, ITSResult, did, its
+from evalkit.verdict import Diagnostics, Measure, Verdict, verdict
 
 __all__ = [
     "Balance",
@@ -69,6 +70,7 @@ __all__ = [
     "DataWarning",
     "DesignError",
     "DiDResult",
+    "Diagnostics",
     "Estimate",
     "EvalkitError",
     "ITSResult",
@@ -78,11 +80,13 @@ __all__ = [
     "LogRankResult",
     "MatchResult",
     "MatchedEffect",
+    "Measure",
     "PilotPlan",
     "PropensityScore",
     "SmallCountWarning",
     "StatisticalWarning",
     "TestResult",
+    "Verdict",
     "WeightResult",
     "__version__",
     "balance",
@@ -110,5 +114,6 @@ __all__ = [
     "read_table",
     "rmst",
     "rmst_difference",
+    "verdict",
     "weight",
 ]

@@ -7,7 +7,8 @@ Inside an analysis script (a jupytext percent script, see ``analyses/_template.p
 
     cfg = rp.load_config("my_analysis")          # the TOML beside the script
     ...
-    rp.headline("Fewer people reoffended ...", rating=3)
+    primary = ek.Measure.rate_difference(x1, n1, x0, n0, outcome="proven reoffending")
+    rp.headline(rp.judge(cfg, primary, secondary=[...]), synthetic=cfg.synthetic)
     rp.table(result.to_frame(), caption="...", disclosure=cfg.disclosure)
     rp.figure(fig, alt="...", caption="...")
 
@@ -51,6 +52,7 @@ from evalkit.report.figures import (
     protect_figure_counts,
     report_style,
 )
+from evalkit.report.judge import judge
 
 __all__ = [
     "PALETTE",
@@ -72,6 +74,7 @@ __all__ = [
     "figure",
     "forest_figure",
     "headline",
+    "judge",
     "km_figure",
     "list_analyses",
     "load_config",

@@ -82,6 +82,8 @@ __all__ = ["CONFIG_ENV", "AnalysisConfig", "Cost", "DataSource", "load_config"]
 CONFIG_ENV = "EVALKIT_CONFIG"
 _DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 _KNOWN_KEYS = {
+    "primary",
+    "design",
     "title",
     "data_date",
     "synthetic",
@@ -145,6 +147,53 @@ class Cost:
     note: str = ""
 
 
+MEASURES = (
+    "rate difference",
+    "rate ratio",
+    "odds ratio",
+    "hazard ratio",
+    "RMST difference",
+    "mean difference",
+)
+"""Primary measures a configuration may name (``[primary] measure``)."""
+
+
+@dataclass(frozen=True)
+class Primary:
+    """The pre-specified primary measure (``[primary]``), fixed before the results are seen.
+
+    Attributes
+    ----------
+    outcome
+        The outcome in words, as the headline says it ("re-arrest within a year").
+    measure
+        One of :data:`MEASURES`.
+    good
+        ``"lower"`` or ``"higher"``: the direction that is a benefit.
+    """
+
+    outcome: str
+    measure: str
+    good: str = "lower"
+
+
+@dataclass(frozen=True)
+class Design:
+    """The design (``[design]``): its kind and why it is that kind.
+
+    Attributes
+    ----------
+    kind
+        One of :data:`evalkit.verdict.DESIGNS` (randomised, did, matched, unmatched,
+        before_after, none): the verdict engine derives the evidence rating from it.
+    justification
+        A sentence saying why (how people were assigned, how the comparison was formed).
+    """
+
+    kind: str
+    justification: str
+
+
 @dataclass(frozen=True)
 class AnalysisConfig:
     """A parsed analysis configuration (see the module docstring for the TOML layout).
@@ -184,6 +233,8 @@ class AnalysisConfig:
     parameters: Mapping[str, Any] = field(default_factory=dict)
     disclosure: Disclosure = field(default_factory=Disclosure)
     cost: Cost | None = None
+    primary: Primary | None = None
+    design: Design | None = None
 
     def data_path(self, name: str) -> Path:
         """Absolute path of the input called ``name`` in ``[data]``."""
@@ -444,7 +495,49 @@ def read_config(path: str | os.PathLike[str]) -> AnalysisConfig:
         parameters=MappingProxyType(dict(params)),
         disclosure=_parse_disclosure(p, raw.get("disclosure")),
         cost=_parse_cost(p, raw.get("cost")),
+        primary=_parse_primary(p, raw.get("primary")),
+        design=_parse_design(p, raw.get("design")),
     )
+
+
+def _parse_primary(path: Path, table: Any) -> Primary | None:
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise _fail(path, "[primary] must be a table: outcome, measure, good")
+    unknown = set(table) - {"outcome", "measure", "good"}
+    if unknown:
+        raise _fail(path, f"[primary] has unknown keys: {', '.join(sorted(unknown))}")
+    outcome, measure = table.get("outcome"), table.get("measure")
+    good = table.get("good", "lower")
+    if not isinstance(outcome, str) or not outcome.strip():
+        raise _fail(path, "[primary] outcome must say the outcome in words")
+    if measure not in MEASURES:
+        valid = ", ".join(repr(m) for m in MEASURES)
+        raise _fail(path, f"[primary] measure must be one of {valid}, not {measure!r}")
+    if good not in ("lower", "higher"):
+        raise _fail(path, f"[primary] good must be 'lower' or 'higher', not {good!r}")
+    return Primary(outcome=outcome.strip(), measure=measure, good=good)
+
+
+def _parse_design(path: Path, table: Any) -> Design | None:
+    from evalkit.verdict import DESIGNS
+
+    if table is None:
+        return None
+    if not isinstance(table, dict) or set(table) - {"kind", "justification"}:
+        raise _fail(path, "[design] must be a table with kind and justification")
+    kind, why = table.get("kind"), table.get("justification")
+    if kind not in DESIGNS:
+        valid = ", ".join(repr(d) for d in DESIGNS)
+        raise _fail(path, f"[design] kind must be one of {valid}, not {kind!r}")
+    if not isinstance(why, str) or not why.strip():
+        raise _fail(
+            path,
+            "[design] justification must say in a sentence why the design is what kind says "
+            "(how people came to be in each group); the evidence rating rests on it",
+        )
+    return Design(kind=kind, justification=why.strip())
 
 
 def load_config(name: str | None = None) -> AnalysisConfig:

@@ -105,8 +105,15 @@ def render_index(entries: list[tuple[str, dict[str, str]]]) -> str:
             items.append(
                 "<li>\n"
                 f'<h2><a href="{e(name)}.html">{e(meta.get("title", name))}</a></h2>\n'
-                f'<p class="verdict">{e(meta.get("verdict", ""))}</p>\n'
+                f'<p class="verdict">{e(meta.get("headline", ""))}</p>\n'
                 "<dl>\n"
+                f"<dt>Conclusion</dt><dd>{e(meta.get('verdict', ''))}"
+                + (
+                    f" ({e(meta['strength'])} evidence)"
+                    if meta.get("strength") not in (None, "", "none")
+                    else ""
+                )
+                + "</dd>\n"
                 f"<dt>Evidence rating</dt><dd>{e(rating_text)}</dd>\n"
                 f"<dt>Data as of</dt><dd>{e(meta.get('data-date', 'unknown'))}{synthetic}</dd>\n"
                 "</dl>\n</li>"
