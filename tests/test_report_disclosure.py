@@ -1,9 +1,11 @@
 """Disclosure control: small counts never reach a report, directly or by subtraction.
 
-The secondary-suppression checks do not reuse the module's null-space code: whether a withheld
-cell can be solved for exactly is decided here independently, by linear programming (the cell's
-minimum and maximum over all real tables consistent with the published cells coincide exactly
-when it is determined).
+The secondary-suppression checks do not reuse the module's code: an adversary reads the
+published table (the HTML of the real ``table()``), knows its true relations (totals, flows,
+complements), that counts are non-negative and, with rounding, which counts round to each
+published value; it minimises and maximises every withheld cell by linear programming. A cell is
+recovered when its minimum and maximum coincide, and a small count is exposed when its range is
+narrower than the threshold.
 """
 
 from __future__ import annotations
@@ -321,3 +323,321 @@ def test_at_risk_numbers_under_survival_curves_are_protected():
     ax = km.plot(risk_times=[0, 50, 90])
     plain = re.findall(r"<text[^>]*>([^<]*)</text>", figure(ax, alt="a", caption="c").html)
     assert SUPPRESSED in plain and str(small_at_90) not in plain
+
+
+# --------------------------------------------------------------------------------------------
+# the adversary: every suppressed cell of a published table, attacked by linear programming
+# --------------------------------------------------------------------------------------------
+#
+# The rule (module docstring of evalkit.report.disclosure): with every count non-negative, each
+# withheld small count — and each implied one, such as n - events — can take values spanning at
+# least the threshold, given every published cell and every declared relation; no withheld cell
+# is determined. The adversary below reads the published HTML of the real ``table()``, knows the
+# table's true relations, and minimises and maximises every unknown cell.
+
+
+def _published(frag_html, columns, counts):
+    """Cells of the table as a reader sees them: {(row position, column): int or None}."""
+    body = re.search(r"<tbody>(.*?)</tbody>", frag_html, flags=re.S)
+    assert body is not None
+    rows = re.findall(r"<tr\b[^>]*>(.*?)</tr>", body.group(1), flags=re.S)
+    seen = {}
+    for r, row in enumerate(rows):
+        texts = re.findall(r"<t[hd]\b[^>]*>(.*?)</t[hd]>", row, flags=re.S)
+        assert len(texts) == len(columns)
+        for col, text in zip(columns, texts, strict=True):
+            if col not in counts:
+                continue
+            seen[(r, col)] = None if SUPPRESSED in text else int(re.sub(r"<[^>]+>|,", "", text))
+    return seen
+
+
+def _adversary(seen, relations, round_to=0):
+    """Feasible range (lo, hi) of every unknown cell, by two linear programmes each.
+
+    ``seen``: cell -> published value or None; cells that appear only in ``relations`` (implied
+    counts such as n - events) are unknown too. ``relations``: (total, [parts]) on true values.
+    Every count is >= 0; with rounding a published value v stands for the whole counts that
+    round to it (half up): ceil(v - b/2) ... ceil(v + b/2) - 1.
+    """
+    cells = list(seen)
+    for total, parts in relations:
+        cells += [c for c in (total, *parts) if c not in cells]
+    pos = {c: i for i, c in enumerate(cells)}
+    bounds = []
+    for c in cells:
+        v = seen.get(c)
+        if v is None:
+            bounds.append((0, None))
+        elif round_to > 1:
+            bounds.append(
+                (max(0, int(np.ceil(v - round_to / 2))), int(np.ceil(v + round_to / 2)) - 1)
+            )
+        else:
+            bounds.append((v, v))
+    a_eq = np.zeros((len(relations), len(cells)))
+    for k, (total, parts) in enumerate(relations):
+        a_eq[k, pos[total]] -= 1
+        for p in parts:
+            a_eq[k, pos[p]] += 1
+    ranges = {}
+    for c in cells:
+        if seen.get(c) is not None:
+            continue
+        obj = np.zeros(len(cells))
+        obj[pos[c]] = 1.0
+        kw = {"A_eq": a_eq, "b_eq": np.zeros(len(relations))} if relations else {}
+        lo = linprog(obj, bounds=bounds, method="highs", **kw)
+        hi = linprog(-obj, bounds=bounds, method="highs", **kw)
+        assert lo.status == 0, lo.message
+        assert hi.status in (0, 3), hi.message
+        ranges[c] = (lo.fun, np.inf if hi.status == 3 else -hi.fun)
+    return ranges
+
+
+def _attack(df, *, counts, relations, disclosure, truth, **relations_kw):
+    """Publish ``df`` through ``table()`` and check every withheld cell against the rule."""
+    frag = table(df, caption="Counts", counts=counts, disclosure=disclosure, **relations_kw)
+    seen = _published(frag.html, list(df.columns), counts)
+    t = disclosure.threshold
+    for cell, v in seen.items():
+        if v is not None and disclosure.round_to <= 1:
+            assert v == truth[cell]
+        if v is not None:  # primary suppression
+            assert not disclosure.is_small(truth[cell]), cell
+    ranges = _adversary(seen, relations, disclosure.round_to)
+    for cell, (lo, hi) in ranges.items():
+        value = truth[cell]
+        assert lo - 1e-6 <= value <= hi + 1e-6, (cell, value, lo, hi)  # the adversary is sound
+        if cell in seen:
+            # a withheld cell is never a single value
+            assert hi - lo > 1e-6, f"{cell} = {value} recovered exactly from {seen}"
+        if disclosure.is_small(value):
+            # a small count (shown or implied) keeps a range at least the threshold wide,
+            # which therefore reaches the threshold: the reader cannot tell it is small
+            assert hi - lo >= t - 1e-6 and hi >= t - 1e-6, (
+                f"{cell} = {value} narrowed to [{lo:g}, {hi:g}] from {seen}"
+            )
+    return frag, seen
+
+
+def _small_or_not(rng, p_small=0.5, high=60):
+    return int(rng.integers(0, 5)) if rng.random() < p_small else int(rng.integers(5, high))
+
+
+def _margins_case(rng):
+    n_rows, n_cols = int(rng.integers(2, 5)), int(rng.integers(1, 4))
+    inner = np.array([[_small_or_not(rng) for _ in range(n_cols)] for _ in range(n_rows)])
+    cols = [f"c{j}" for j in range(n_cols)]
+    df = pd.DataFrame(inner, columns=cols)
+    df.insert(0, "group", [f"g{i}" for i in range(n_rows)])
+    kw, relations = {}, []
+    with_row_total = n_cols > 1 and rng.random() < 0.8
+    if with_row_total:
+        df["total"] = inner.sum(axis=1)
+        kw["row_total"] = "total"
+    counts = [*cols, *(["total"] if with_row_total else [])]
+    df.loc[n_rows] = ["all", *df[counts].sum(axis=0).tolist()]
+    kw["total_row"] = n_rows
+    labels = list(range(n_rows + 1))
+    if with_row_total:
+        relations += [((i, "total"), [(i, c) for c in cols]) for i in labels]
+    relations += [((n_rows, c), [(i, c) for i in range(n_rows)]) for c in counts]
+    return df, counts, relations, kw
+
+
+def _flow_case(rng):
+    n_removed = int(rng.integers(1, 6))
+    removed = [_small_or_not(rng, 0.7) for _ in range(n_removed)]
+    remaining = _small_or_not(rng, 0.15, 400)
+    counts = [sum(removed) + remaining, *removed, remaining]
+    steps = ["in the file"] + [f"Excluded: reason {k}" for k in range(n_removed)] + ["cohort"]
+    df = pd.DataFrame({"step": steps, "count": counts})
+    relations = [((0, "count"), [(i, "count") for i in range(1, len(df))])]
+    return df, ["count"], relations, {"total_row": 0}
+
+
+def _groups_case(rng):
+    # people and reoffenders per group, with a total row; the people who did not reoffend
+    # (n - events) are implied counts, protected and attacked like shown ones
+    n_rows = int(rng.integers(2, 5))
+    events = [_small_or_not(rng, 0.4) for _ in range(n_rows)]
+    people = [e + _small_or_not(rng, 0.4) for e in events]
+    df = pd.DataFrame({"group": [f"g{i}" for i in range(n_rows)], "n": people, "events": events})
+    df.loc[n_rows] = ["all", sum(people), sum(events)]
+    labels = list(range(n_rows + 1))
+    relations = [((n_rows, c), [(i, c) for i in range(n_rows)]) for c in ("n", "events")]
+    relations += [((i, "n"), [(i, "events"), ("not", i)]) for i in labels]
+    kw = {"total_row": n_rows, "complements": {"events": "n"}}
+    return df, ["n", "events"], relations, kw
+
+
+def _truth(df, counts, relations):
+    truth = {(i, c): int(df[c].iloc[i]) for i in range(len(df)) for c in counts}
+    for _, parts in relations:
+        for p in parts:
+            if p[0] == "not":
+                truth[p] = truth[(p[1], "n")] - truth[(p[1], "events")]
+    return truth
+
+
+def _check_the_adversary():
+    """The adversary is strong enough: it finds what primary suppression alone leaves open."""
+    # 800; [c]; [c]; 800 gives both exclusions as 0 (non-negativity), although linear algebra
+    # alone (a + b = 0) solves for neither
+    seen = {(0, "count"): 800, (1, "count"): None, (2, "count"): None, (3, "count"): 800}
+    relations = [((0, "count"), [(1, "count"), (2, "count"), (3, "count")])]
+    ranges = _adversary(seen, relations)
+    assert ranges[(1, "count")] == pytest.approx((0, 0))
+    # and one withheld removal of three between published totals is their difference
+    seen = {(0, "count"): 800, (1, "count"): None, (2, "count"): 30, (3, "count"): 767}
+    assert _adversary(seen, relations)[(1, "count")] == pytest.approx((3, 3))
+    # rounding intervals are part of the attack: 95 | [c] | 40 | 50 rounded to 5
+    seen = {(0, "count"): 95, (1, "count"): None, (2, "count"): 40, (3, "count"): 50}
+    assert _adversary(seen, relations, round_to=5)[(1, "count")] == pytest.approx((0, 11))
+
+
+@pytest.mark.parametrize(
+    "disclosure",
+    [Disclosure(), Disclosure(round_to=5), Disclosure(threshold=10), Disclosure(allow_zeros=True)],
+    ids=["default", "rounded", "threshold-10", "zeros-shown"],
+)
+@pytest.mark.parametrize("kind", ["margins", "flow", "groups"])
+def test_no_suppressed_cell_can_be_recovered_by_linear_programming(kind, disclosure):
+    _check_the_adversary()
+    make = {"margins": _margins_case, "flow": _flow_case, "groups": _groups_case}[kind]
+    rng = np.random.default_rng(20240609)
+    n_withheld = 0
+    for _ in range(30):
+        df, counts, relations, kw = make(rng)
+        truth = _truth(df, counts, relations)
+        _, seen = _attack(
+            df, counts=counts, relations=relations, disclosure=disclosure, truth=truth, **kw
+        )
+        n_withheld += sum(v is None for v in seen.values())
+    assert n_withheld > 20  # the cases really exercise suppression
+
+
+@pytest.mark.parametrize(
+    ("counts", "shown"),
+    [
+        # the issue's example: the two exclusions differ by 0 -> both 0 by non-negativity
+        ([800, 0, 0, 800], [None, None, None, 800]),
+        # small exclusions whose sum is small: each bracketed within [0, 3]
+        ([800, 1, 2, 797], [None, None, None, 797]),
+        # a large exclusion absorbs the protection; the cohort and input stay published
+        ([300, 86, 0, 214], [300, None, None, 214]),
+    ],
+)
+def test_flow_table_withholds_the_input_before_the_cohort(counts, shown):
+    df = pd.DataFrame({"step": ["in", "ex a", "ex b", "cohort"], "count": counts})
+    relations = [((0, "count"), [(1, "count"), (2, "count"), (3, "count")])]
+    truth = _truth(df, ["count"], relations)
+    frag, seen = _attack(
+        df, counts=["count"], relations=relations, disclosure=Disclosure(), truth=truth, total_row=0
+    )
+    assert [seen[(i, "count")] for i in range(4)] == shown
+    assert "narrowed down" in frag.html  # the note states the rule the table keeps
+
+
+def _jdl_flow_table():
+    """The flow-table construction of the JDL report template (its own source, not a copy).
+
+    Runs the template's imports, its constant definitions and its function definitions (not
+    the analysis itself), so ``flow_table(table, unit)`` is the one the report calls.
+    """
+    import ast
+    from pathlib import Path
+
+    import evalkit.report
+
+    def literal(node):
+        try:
+            ast.literal_eval(node)
+        except ValueError:
+            return False
+        return True
+
+    path = Path(evalkit.report.__file__).parent / "templates" / "jdl_analysis.py"
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    keep = [
+        n
+        for n in tree.body
+        if isinstance(n, ast.Import | ast.ImportFrom | ast.FunctionDef)
+        or (
+            isinstance(n, ast.Assign)
+            and all(isinstance(t, ast.Name) for t in n.targets)
+            and literal(n.value)
+        )
+    ]
+    assert any(isinstance(n, ast.FunctionDef) and n.name == "flow_table" for n in keep), (
+        "jdl_analysis.py no longer defines flow_table(table, unit)"
+    )
+    namespace = {}
+    exec(compile(ast.Module(body=keep, type_ignores=[]), str(path), "exec"), namespace)
+    return namespace
+
+
+def test_jdl_flow_tables_pass_the_adversary():
+    import evalkit as ek
+
+    sim = ek.datasets.simulate_reoffending(300, rng=1)
+    namespace = _jdl_flow_table()
+    # data end after everyone's follow-up (nobody excluded: the issue's "800; [c]; [c]; 800"),
+    # none given, and part-way through (many excluded for incomplete follow-up)
+    for data_end in ["2030-01-01", None, "2024-06-30"]:
+        namespace["flow"] = ek.proven_reoffending(**sim, data_end=data_end).flow
+        units = {"people": "People", "offences": "Offences", "custody": "Custody spells"}
+        units["deaths"] = "Deaths"
+        for name, unit in units.items():
+            df = namespace["flow_table"](name, unit)
+            last = len(df) - 1
+            relations = [((0, "count"), [(i, "count") for i in range(1, last + 1)])]
+            truth = _truth(df, ["count"], relations)
+            assert truth[(0, "count")] == sum(truth[(i, "count")] for i in range(1, last + 1))
+            _, seen = _attack(
+                df,
+                counts=["count"],
+                relations=relations,
+                disclosure=Disclosure(),
+                truth=truth,
+                total_row=0,
+            )
+            if not Disclosure().is_small(truth[(last, "count")]):
+                # what remains (its size is shown elsewhere in the report) stays published
+                assert seen[(last, "count")] == truth[(last, "count")], (data_end, name)
+
+
+def test_a_declared_total_that_does_not_add_up_is_refused():
+    t = pd.DataFrame({"count": [100, 3, 90]})  # 3 + 90 != 100
+    with pytest.raises(InputError, match="not the sum of its parts"):
+        protect_table(t, counts=["count"], total_row=0)
+
+
+def test_a_cell_withheld_on_the_way_but_determined_by_the_rest_is_published():
+    # protecting g0 and g1 withholds cells one at a time; g3's c0 is withheld on the way, and
+    # then follows from the column total and the cells withheld after it: "[c]" would claim
+    # it cannot be worked out, so it is published instead
+    df = pd.DataFrame(
+        {
+            "group": ["g0", "g1", "g2", "g3", "all"],
+            "c0": [1, 0, 10, 38, 49],
+            "c1": [3, 3, 38, 44, 88],
+        }
+    )
+    df["total"] = df["c0"] + df["c1"]
+    counts = ["c0", "c1", "total"]
+    relations = [((i, "total"), [(i, "c0"), (i, "c1")]) for i in range(5)]
+    relations += [((4, c), [(i, c) for i in range(4)]) for c in counts]
+    truth = _truth(df, counts, relations)
+    _, seen = _attack(
+        df,
+        counts=counts,
+        relations=relations,
+        disclosure=Disclosure(),
+        truth=truth,
+        row_total="total",
+        total_row=4,
+    )
+    assert seen[(3, "c0")] == 38
+    assert [seen[(2, c)] for c in counts] == [None, None, 48]

@@ -5,15 +5,43 @@ follow the UK Government Statistical Service's guidance on tables of counts:
 
 1. **Primary suppression.** A count below ``threshold`` (default 5) is withheld. Zero counts
    are withheld too unless ``allow_zeros=True`` (a zero can disclose that *everyone* in a group
-   shared an outcome).
-2. **Secondary suppression.** Cells related by published totals — a row total, a total row, a
-   group size from which the complement of a count follows (``n - events``), or any constraint
-   given explicitly — are checked with linear algebra: a withheld cell whose value could be
-   solved for exactly from the published cells is protected by withholding the smallest
-   related published cell, repeatedly, until no small count can be recovered.
+   shared an outcome: "nobody in group X reoffended").
+2. **Secondary suppression covers every declared total.** Cells are related by published
+   totals — a row total, a total row, a group size from which the complement of a count follows
+   (``n - events``), or any sum given explicitly. A *flow table* (input count, the exclusions,
+   what remains) is the same relation read the other way — the input equals the exclusions plus
+   what remains — and is declared with ``total_row`` = the input row. The rule:
+
+       every withheld small count (and every implied one, such as ``n - events``) can take
+       values spanning at least ``threshold`` — its smallest and largest values over all tables
+       of non-negative counts that agree with the published cells and the declared relations
+       differ by at least ``threshold`` — and no withheld cell is determined by the rest.
+
+   So a reader can neither solve for a withheld count nor bracket it inside a range narrower
+   than the threshold; its range always reaches ``threshold`` or more, so it is not even clear
+   that it is small. Non-negativity matters: two withheld exclusions beside a published input
+   and remainder that differ by 0 are both 0, although neither can be solved for by linear
+   algebra alone; one withheld exclusion between two published totals is their difference. The
+   ranges are found by linear programming (each withheld small count minimised and maximised);
+   while one is too narrow, the smallest published cell sharing a relation with it is withheld
+   too, preferring cells that are not totals. In a flow (``total_row`` is the *first* row) the
+   last row, what remains, is withheld only after the input: it is the population the rest of
+   a report describes, so its size is usually published elsewhere and withholding it would
+   protect nothing. A secondarily withheld cell that the rest of the table determines exactly
+   is then published, as withholding it would hide nothing.
 3. **Percentages** computed from a withheld count (or with a withheld denominator) are withheld:
    a percentage and its denominator give the count back.
 4. **Rounding** (optional, ``round_to=5``) rounds every published count to the nearest multiple.
+   Secondary suppression does not rely on it (percentages and other statistics computed from
+   unrounded counts can undo rounding): the rule above holds with the published counts taken
+   as exact, so it holds all the more for a reader who knows only the rounded values.
+
+The chosen rule is rule 2, not "publish zeros where they are not disclosive": whether a zero
+discloses something about a group depends on what the rows are, which this module cannot tell.
+A table whose zeros are harmless (e.g. exclusion counts in a flow: "nobody died before their
+index date" says nothing about a person) can say so with ``allow_zeros=True``; its zeros are then
+published and need no protection. The protection covers the relations declared for the table;
+the same count shown in another table of the report is a relation this module does not see.
 
 Withheld cells show ``[c]`` (the GSS symbol for confidential), never ``<5``: a secondarily
 suppressed cell can be large, and marking which cells are small would undo the protection.
@@ -110,9 +138,10 @@ class Disclosure:
         """One sentence stating the rules, for a report's methods section."""
         zeros = "" if self.allow_zeros else " (including zeros)"
         text = (
-            f"Counts below {self.threshold}{zeros} are withheld and shown as {SUPPRESSED}, "
-            "as are other cells from which a withheld count could be worked out, and "
-            "percentages based on withheld counts."
+            f"Counts below {self.threshold}{zeros} are withheld and shown as {SUPPRESSED}. "
+            "Other counts are withheld with them where needed, so that no withheld count can be "
+            "worked out from the table's totals and other cells, or narrowed down to a range of "
+            f"less than {self.threshold}; percentages based on withheld counts are withheld too."
         )
         if self.round_to > 1:
             text += f" Published counts are rounded to the nearest {self.round_to}."
@@ -165,33 +194,47 @@ class ProtectedTable:
         return bool(self.withheld.to_numpy().any())
 
 
-def _null_space(a: np.ndarray) -> np.ndarray:
-    """Orthonormal basis (columns) of the null space of ``a``."""
-    if a.shape[0] == 0:
-        return np.eye(a.shape[1])
-    _, s, vt = np.linalg.svd(a, full_matrices=True)
-    tol = max(a.shape) * np.finfo(float).eps * (s[0] if s.size else 0.0)
-    rank = int((s > tol).sum())
-    return np.asarray(vt[rank:].T)
+def _range(a: np.ndarray, vals: np.ndarray, unknown: np.ndarray, j: int) -> tuple[float, float]:
+    """Smallest and largest value of unknown cell ``j`` over every non-negative solution.
 
-
-def _determined(a: np.ndarray, unknown: np.ndarray) -> np.ndarray:
-    """For each cell, whether it is unknown but solvable exactly from the constraints.
-
-    With published cells moved to the right-hand side, the unknown cells satisfy
-    ``A[:, U] x = b``; cell ``j`` is pinned down exactly iff every null-space direction of
-    ``A[:, U]`` leaves it unchanged.
+    Rows of ``a`` are the declared relations (``a @ cells == 0``). Known cells are fixed at their
+    values, unknown cells range over ``[0, inf)``; the two linear programmes minimise and
+    maximise cell ``j``. Only the unknown cells linked to ``j`` through the relations matter (the
+    problem splits into independent blocks), so only that block is solved. Whole counts: the
+    bounds are rounded inwards, so the range is never wider than the whole-number one.
     """
-    out = np.zeros(a.shape[1], dtype=bool)
-    idx = np.flatnonzero(unknown)
-    if idx.size == 0:
-        return out
-    sub = a[:, idx]
-    rows = np.abs(sub).sum(axis=1) > 0
-    basis = _null_space(sub[rows])
-    free = np.abs(basis).max(axis=1, initial=0.0) > 1e-9
-    out[idx] = ~free
-    return out
+    from scipy.optimize import linprog
+
+    involved = np.abs(a) > 0
+    block = np.zeros(a.shape[1], dtype=bool)
+    block[j] = True
+    while True:
+        rows = involved[:, block].any(axis=1)
+        grown = block | (involved[rows].any(axis=0) & unknown)
+        if grown.sum() == block.sum():
+            break
+        block = grown
+    if not rows.any():
+        return 0.0, float("inf")
+    idx = np.flatnonzero(block)
+    a_eq = a[np.ix_(rows, idx)]
+    known = ~unknown
+    b_eq = -a[np.ix_(rows, np.flatnonzero(known))] @ vals[known].astype(float)
+    objective = np.zeros(idx.size)
+    objective[int(np.flatnonzero(idx == j)[0])] = 1.0
+    ends = []
+    for sign in (1.0, -1.0):
+        res = linprog(sign * objective, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
+        if res.status == 3:  # unbounded: only possible when maximising
+            ends.append(float("inf"))
+        elif res.status == 0:
+            ends.append(sign * float(res.fun))
+        else:  # pragma: no cover - the true table is always a solution
+            raise RuntimeError(f"disclosure check failed: {res.message}")
+    lo, hi = ends
+    lo = float(np.ceil(lo - 1e-7))
+    hi = float(np.floor(hi + 1e-7)) if np.isfinite(hi) else hi
+    return lo, max(hi, lo)
 
 
 def _neighbours(a: np.ndarray, j: int, unknown: np.ndarray) -> np.ndarray:
@@ -239,7 +282,9 @@ def protect_table(
     row_total
         A count column equal to the sum of the other count columns in its row.
     total_row
-        Index label of a row equal to the sum of the other rows (in every count column).
+        Index label of a row equal to the sum of the other rows (in every count column). A flow
+        table (input count, the exclusions, what remains) is declared with its input row here:
+        the input equals the exclusions plus what remains.
     complements
         ``{"events": "n"}``: ``n - events`` is an implied count (e.g. people who did *not*
         reoffend) that is protected like a published one.
@@ -255,12 +300,13 @@ def protect_table(
 
     Notes
     -----
-    Secondary suppression protects against *exact* recovery of a withheld count from the linear
-    relations declared here; it does not bound how narrowly a withheld value can be bracketed
-    (interval disclosure), and it knows only the relations it is told about. Relations with
-    other tables in the same report (the same count shown twice) must be declared or avoided.
-    The cell chosen for secondary suppression is the smallest published cell related to the
-    exposed one, preferring cells that are not totals.
+    Secondary suppression protects against *exact* recovery and against *interval* disclosure:
+    with every count non-negative, each withheld small count (and each implied one) keeps a
+    range of possible values at least ``threshold`` wide (see the module docstring). It knows
+    only the relations it is told about: relations with other tables in the same report (the
+    same count shown twice) must be declared or avoided. The cell chosen for secondary
+    suppression is the smallest published cell related to the exposed one, preferring cells
+    that are not totals, and in a flow (``total_row`` first) the input over what remains.
 
     References
     ----------
@@ -331,26 +377,59 @@ def protect_table(
         for c in parts:
             a[k, position[c]] += 1.0
     vals = np.array([values[c] for c in cells])
+    broken = np.flatnonzero(a @ vals != 0)
+    if broken.size:
+        total, _ = sums[int(broken[0])]
+        what = "a complement" if total[0] == "complement" else f"row {total[0]!r}"
+        raise InputError(
+            str(total[-1]),
+            f"{what} is declared a total (total_row, row_total or constraints) but is not the "
+            "sum of its parts",
+            table="table",
+        )
     is_real = np.array(real, dtype=bool)
-    is_total = np.zeros(len(cells), dtype=bool)
+    # Preference when withholding more: ordinary cells (0), then totals (1), then what remains
+    # at the end of a flow (2): a total row placed first is read as a flow's input, and its
+    # last row is the population the rest of a report describes (its size is shown elsewhere,
+    # so withholding it here would protect nothing).
+    rank = np.zeros(len(cells), dtype=int)
     for total, _ in sums:
-        is_total[position[total]] = True
+        rank[position[total]] = 1
+    if total_row is not None and len(labels) > 1 and labels[0] == total_row:
+        for col in counts:
+            rank[position[(labels[-1], col)]] = 2
     small = np.array([disclosure.is_small(int(v)) for v in vals], dtype=bool)
     withheld = small & is_real
     n_primary = int(withheld.sum())
 
+    # Withholding more cells only widens every range, so a cell once protected stays protected.
+    protected = ~small
     while True:
         unknown = withheld | ~is_real
-        exposed = _determined(a, unknown) & small
-        if not exposed.any():
+        exposed = None
+        for j in np.flatnonzero(~protected):
+            lo, hi = _range(a, vals, unknown, int(j))
+            if hi - lo >= disclosure.threshold:
+                protected[j] = True
+            else:
+                exposed = int(j)
+                break
+        if exposed is None:
             break
-        j = int(np.flatnonzero(exposed)[0])
-        related = _neighbours(a, j, unknown) & is_real & ~withheld
-        if not related.any():  # pragma: no cover - an exposed cell always has a published neighbour
-            break
+        related = _neighbours(a, exposed, unknown) & is_real & ~withheld
+        if not related.any():  # pragma: no cover - only if the relations alone fix the cell
+            raise InputError(None, "its declared relations fix a withheld count", table="table")
         candidates = np.flatnonzero(related)
-        best = min(candidates, key=lambda i: (bool(is_total[i]), int(vals[i]), int(i)))
+        best = min(candidates, key=lambda i: (int(rank[i]), int(vals[i]), int(i)))
         withheld[best] = True
+
+    # A secondarily withheld cell that the rest of the table determines hides nothing: publish it
+    # (publishing a determined value leaves every other range as it was).
+    unknown = withheld | ~is_real
+    for k in np.flatnonzero(withheld & ~small).tolist():
+        lo, hi = _range(a, vals, unknown, k)
+        if lo == hi:
+            withheld[k] = False
 
     n_secondary = int(withheld.sum()) - n_primary
     out = table.copy()
