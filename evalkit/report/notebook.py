@@ -8,6 +8,7 @@ Cells get stable ids (``cell-0``, ``cell-1``…) and nbclient records no timings
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -20,7 +21,15 @@ from evalkit.report._base import ANSI, TEMPLATES, BuildError, Progress
 from evalkit.report.components import FRAGMENT_MIME
 from evalkit.report.config import CONFIG_ENV
 
-__all__ = ["KERNEL_ENV", "cell_lines", "check_outputs", "execute", "read_script"]
+__all__ = [
+    "KERNEL_ENV",
+    "PLACEHOLDER",
+    "cell_lines",
+    "check_outputs",
+    "check_placeholders",
+    "execute",
+    "read_script",
+]
 
 KERNEL_ENV = {
     "PYTHONHASHSEED": "0",
@@ -159,8 +168,82 @@ def describe_output(output: Any) -> str:
     return f"output {plain!r}"
 
 
+PLACEHOLDER = "EDIT:"
+"""Marks text in the analysis template that the author must replace; a page showing it is
+refused."""
+
+_PLACEHOLDER = re.compile(r"(?<![A-Za-z])EDIT:")
+_TAGS = re.compile(r"<[^>]*>")
+
+
+def _placeholder_text(text: str) -> str | None:
+    """The placeholder in ``text`` and the words after it (up to 60 characters), or ``None``."""
+    found = _PLACEHOLDER.search(text)
+    if found is None:
+        return None
+    rest = re.split(r"[\n<]", text[found.start() :], maxsplit=1)[0]
+    rest = " ".join(rest.split())
+    return rest if len(rest) <= 60 else rest[:57] + "..."
+
+
+def _placeholder_line(script_lines: list[str], start: int, end: int) -> int:
+    """The first script line (1-based) from ``start`` to ``end`` holding the placeholder, or 0."""
+    for k in range(max(start, 1), min(end, len(script_lines)) + 1):
+        if _PLACEHOLDER.search(script_lines[k - 1]):
+            return k
+    return 0
+
+
+def check_placeholders(nb: Any, script: Path, lines: list[int]) -> None:
+    """Refuse a report whose page would still show the template's ``EDIT:`` placeholders.
+
+    Looks at what reaches the page from the notebook: the text of markdown cells and the HTML
+    of every report fragment (so a placeholder that reaches a headline, a table or a figure's
+    alt text through the configuration is caught too). The analysis code shown in the page's
+    appendix is not checked: a comment may mention the marker.
+
+    Raises
+    ------
+    BuildError
+        Naming the cell, the script line (when the placeholder is written in the script) and
+        the placeholder text.
+    """
+    script_lines = script.read_text(encoding="utf-8").splitlines() if script.is_file() else []
+    starts = [n for n in lines if n]
+    for i, cell in enumerate(nb.cells):
+        texts: list[str] = []
+        if cell.cell_type == "markdown":
+            texts.append(cell.source)
+        elif cell.cell_type == "code":
+            for output in cell.outputs:
+                data = output.get("data", {})
+                if FRAGMENT_MIME in data:
+                    texts.append(html.unescape(_TAGS.sub(" ", str(data.get("text/html", "")))))
+                    texts.append(html.unescape(str(data.get("text/html", ""))))
+        found = next((t for t in map(_placeholder_text, texts) if t), None)
+        if found is None:
+            continue
+        start = lines[i]
+        end = min((n for n in starts if n > start), default=len(script_lines) + 1) - 1
+        line = _placeholder_line(script_lines, start, end) if start else 0
+        where = f"{script.name}, cell {i + 1}" + (
+            f", line {line}" if line else (f" (line {start})" if start else "")
+        )
+        source = (
+            ""
+            if line
+            else " (it is not written in the script: it comes from the configuration or the "
+            "data, e.g. a TOML value)"
+        )
+        raise BuildError(
+            f"{where}: the page still shows the template placeholder {found!r}{source}; "
+            f"replace every {PLACEHOLDER!r} text with the report's own words before publishing"
+        )
+
+
 def check_outputs(nb: Any, script: Path, lines: list[int]) -> tuple[list[str], dict[str, Any]]:
-    """Reject non-fragment outputs; collect warnings and the headline's metadata."""
+    """Reject non-fragment outputs and template placeholders; collect warnings and the
+    headline's metadata (see :func:`check_placeholders`)."""
     warnings: list[str] = []
     meta: dict[str, Any] = {}
     headlines = 0
@@ -193,6 +276,7 @@ def check_outputs(nb: Any, script: Path, lines: list[int]) -> tuple[list[str], d
                 "fragments (rp.headline, rp.summary, rp.table, rp.figure, rp.paragraph, "
                 "rp.markdown), so that disclosure control and alt text always apply"
             )
+    check_placeholders(nb, script, lines)
     if headlines != 1:
         raise BuildError(
             f"{script.name}: a report needs exactly one rp.headline(...) (found {headlines})"
