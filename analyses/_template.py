@@ -27,16 +27,17 @@
 # - no person identifier from the input files may appear on the page;
 # - everything comes from the data and the TOML: no dates from the clock, no unseeded randomness.
 #
-# Wording: say what the design can support. Causal words ("reduced", "caused") only for
-# randomised or strong designs; otherwise "was lower among". Never "significant": give the
-# estimate and its range, and call a result inconclusive when the range includes both benefit
-# and harm.
+# The headline is not written here: rp.judge applies evalkit's verdict rules (evalkit.verdict)
+# to the primary measure and the design fixed in the TOML, with the balance and numbers found.
+# Text you add should say what the design can support: never "significant", and causal words
+# only where the verdict uses them.
 import warnings
 
 import pandas as pd
 
 import evalkit as ek
 from evalkit import report as rp
+from evalkit.wording import p_text
 
 cfg = rp.load_config("_template")
 PROGRAMME, COMPARISON = cfg.param("programme"), cfg.param("comparison")
@@ -70,10 +71,15 @@ if unknown or not (labels == PROGRAMME).any() or not (labels == COMPARISON).any(
     )
 data = data.assign(arm=labels.map({PROGRAMME: "Scheme", COMPARISON: "Comparison"}))
 MATCHED = bool(COVARIATES)
-RATING = 3 if MATCHED else 2
+if MATCHED != (cfg.design.kind == "matched"):
+    raise ek.InputError(
+        "kind",
+        "in [design] must be 'matched' exactly when [parameters] lists covariates to match on",
+        table=cfg.path.name,
+    )
 if MATCHED:
     with warnings.catch_warnings():
-        # unmatched programme members are counted below (with disclosure control)
+        # unmatched programme members are counted in the verdict's diagnostics
         warnings.simplefilter("ignore", ek.StatisticalWarning)
         m = ek.match(
             data.assign(in_scheme=(data["arm"] == "Scheme").astype(int)),
@@ -88,51 +94,52 @@ if MATCHED:
 # Numbers: the proportion who reoffended, and time to first reoffence.
 n = data.groupby("arm").size()
 events = data.groupby("arm")["event"].sum()
-rd = ek.rate_difference(
-    int(events["Scheme"]), int(n["Scheme"]), int(events["Comparison"]), int(n["Comparison"])
+primary = ek.Measure.rate_difference(
+    int(events["Scheme"]),
+    int(n["Scheme"]),
+    int(events["Comparison"]),
+    int(n["Comparison"]),
+    outcome="proven reoffending",
 )
 km = ek.kaplan_meier(data, time="time", event="event", by="arm")
 lr = ek.logrank(data, time="time", event="event", by="arm")
 rmd = ek.rmst_difference(
     data, time="time", event="event", by="arm", tau=TAU, reference="Comparison"
-)
-
-
-def per100(x: float) -> str:
-    return f"{abs(100 * x):.1f} {'fewer' if x < 0 else 'more'}"
-
-
-if rd.upper < 0:
-    finding = f"Proven reoffending was lower in the scheme group: {per100(rd.estimate)} per 100"
-elif rd.lower > 0:
-    finding = f"Proven reoffending was higher in the scheme group: {per100(rd.estimate)} per 100"
+).iloc[0]
+secondary = [
+    ek.Measure(
+        "difference in days without a proven reoffence",
+        "",
+        rmd["difference"],
+        rmd["lower"],
+        rmd["upper"],
+        p=rmd["p"],
+        good="higher",
+        unit="days",
+    )
+]
+if MATCHED:
+    diagnostics = ek.Diagnostics.from_match(m, programme_events=int(events["Scheme"]))
 else:
-    finding = f"Inconclusive: a difference of {per100(rd.estimate)} per 100"
-verdict = f"{finding} (plausible range {per100(rd.lower)} to {per100(rd.upper)} per 100)."
-design = (
-    "People in the scheme were compared with people matched to them on "
-    + ", ".join(f"`{c}`" for c in COVARIATES)
-    + " (1:1 on the propensity score)."
-    if MATCHED
-    else "People in the scheme were compared with everyone in the comparison group, unmatched."
+    diagnostics = ek.Diagnostics(
+        n_programme=int(n["Scheme"]), programme_events=int(events["Scheme"])
+    )
+verdict = rp.judge(
+    cfg,
+    primary,
+    secondary=secondary,
+    diagnostics=diagnostics,
+    groups=("the scheme group", "the comparison group"),
 )
-
-rp.headline(
-    verdict,
-    detail="This is an observational comparison: people were not assigned to the scheme at "
-    "random, so the difference may come from who joined rather than from the support.",
-    rating=RATING,
-    synthetic=cfg.synthetic,
-)
+rp.headline(verdict, synthetic=cfg.synthetic)
 
 # %%
 rp.summary(
     question="Did people in the scheme commit fewer proven reoffences within a year?",
-    design=design,
+    design=cfg.design.justification,
     sample=f"{SDC.count(int(n.sum()))} people: {SDC.count(int(n['Scheme']))} in the scheme.",
-    effect=f"{per100(rd.estimate)} per 100 (95% confidence interval {per100(rd.lower)} to "
-    f"{per100(rd.upper)}).",
-    rating=RATING,
+    effect=primary.words(),
+    rating=verdict.rating,
     cost=cfg.cost,
     caveats=[
         "People were not assigned at random; a comparison balances at most what was recorded.",
@@ -179,9 +186,9 @@ rp.show(
     ),
     rp.paragraph(
         f"Log-rank test: chi-squared {lr.statistic:.2f} on {lr.df:.0f} df, "
-        f"p = {lr.p_value:.3f}. Over the first {TAU:g} days, the scheme group spent on "
-        f"average {rmd['difference'].iloc[0]:.1f} days more without a proven reoffence "
-        f"({rmd['lower'].iloc[0]:.1f} to {rmd['upper'].iloc[0]:.1f})."
+        f"{p_text(lr.p_value)}. Over the first {TAU:g} days, the difference in the average "
+        f"number of days without a proven reoffence (scheme minus comparison) is "
+        f"{secondary[0].words()}."
     ),
 )
 

@@ -401,6 +401,29 @@ def _parser() -> argparse.ArgumentParser:
         metavar="V,...",
         help="further values meaning missing, e.g. NULL,- (empty, NA and NULL always do)",
     )
+    j.add_argument("--title", metavar="T", help="report title (default: a generic one)")
+    j.add_argument("--scheme", metavar="S", help="name of the scheme evaluated")
+    j.add_argument(
+        "--area", metavar="A", help="where the scheme ran, e.g. a police force area (in the title)"
+    )
+    j.add_argument(
+        "--synthetic",
+        action="store_true",
+        help="label the report as built on synthetic data (automatic when the input files carry "
+        "evalkit's synthetic-data marker)",
+    )
+    j.add_argument(
+        "--replace",
+        action="store_true",
+        help="match with replacement (a comparison person can be matched to several programme "
+        "members): for a comparison pool not much larger than the programme group",
+    )
+    j.add_argument(
+        "--labels",
+        metavar="'column=Label,...'",
+        help='words for the characteristics in the report, e.g. "prior_offences=Previous '
+        'offences,sex[F]=Women" (known columns have readable defaults)',
+    )
     return parser
 
 
@@ -523,6 +546,7 @@ def _cmd_jdl(args: argparse.Namespace, root: Path, out: TextIO, err: TextIO) -> 
         return EXIT_FAILED
     from evalkit.io import parse_column_mapping
 
+    labels = jdl.parse_labels(args.labels) if args.labels else None
     reader: dict[str, object] = {}
     if args.columns:
         reader["columns"] = parse_column_mapping(args.columns)
@@ -541,6 +565,12 @@ def _cmd_jdl(args: argparse.Namespace, root: Path, out: TextIO, err: TextIO) -> 
         {k: Path(v) for k, v in paths.items()},
         Path(args.out),
         data_date=args.data_date,
+        title=args.title,
+        scheme=args.scheme or "",
+        area=args.area or "",
+        synthetic=args.synthetic,
+        replace=args.replace,
+        labels=labels,
         programme=args.programme,
         comparison=args.comparison,
         covariates=covariates,

@@ -40,7 +40,11 @@ __all__ = [
     "READER_OPTIONS",
     "REQUIRED_COLUMNS",
     "SUFFIXES",
+    "SYNTHETIC_MARKER",
+    "SYNTHETIC_METADATA",
     "TABLES",
+    "is_synthetic",
+    "mark_synthetic",
     "parse_column_mapping",
     "read_table",
     "unmapped_headers",
@@ -87,6 +91,18 @@ SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq", ".xlsx", ".xlsm", ".xls")
 """File types :func:`read_table` reads."""
 
 _EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
+
+SYNTHETIC_MARKER = "EVALKIT-SYNTHETIC"
+"""Name of the file that marks the data files in its folder as synthetic (made by evalkit)."""
+
+SYNTHETIC_TEXT = (
+    "The data files in this folder are synthetic: they were made by evalkit "
+    "(evalkit.datasets) and describe no real person.\n"
+)
+"""The marker file's text: one line."""
+
+SYNTHETIC_METADATA = ("evalkit_synthetic", "yes")
+"""Key-value metadata that marks a parquet file as synthetic, whatever folder it is in."""
 
 
 def read_table(
@@ -227,6 +243,56 @@ def read_table(
     if suffix in _EXCEL_SUFFIXES:
         df = _whole_numbers(df, exclude=[ID_COLUMN, *date_cols])
     return df
+
+
+def mark_synthetic(folder: str | os.PathLike[str]) -> Path:
+    """Mark the data files in ``folder`` as synthetic: write its :data:`SYNTHETIC_MARKER` file.
+
+    Reports built on files from a marked folder are labelled synthetic (banner and
+    ``<meta name="evalkit-synthetic" content="yes">``) whatever their configuration says, so
+    that made-up numbers are never presented as real. Returns the marker's path.
+    """
+    target = Path(folder)
+    if not target.is_dir():
+        raise InputError(None, f"no folder at {str(target)!r} to mark", table="synthetic data")
+    marker = target / SYNTHETIC_MARKER
+    marker.write_text(SYNTHETIC_TEXT, encoding="utf-8")
+    return marker
+
+
+def is_synthetic(path: str | os.PathLike[str]) -> bool:
+    """True when the data file ``path`` carries evalkit's synthetic-data marker.
+
+    The marker is a file named :data:`SYNTHETIC_MARKER` in the same folder (written by
+    :func:`mark_synthetic` and :func:`evalkit.datasets.write_extract`), or, for a parquet file,
+    the key-value metadata ``evalkit_synthetic=yes`` (:data:`SYNTHETIC_METADATA`), which travels
+    with the file. Given a folder, whether that folder is marked.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "people.csv").write_text("person_id,index_date,group\\n")
+    >>> is_synthetic(d / "people.csv")
+    False
+    >>> _ = mark_synthetic(d)
+    >>> is_synthetic(d / "people.csv")
+    True
+    """
+    p = Path(path)
+    folder = p if p.is_dir() else p.parent
+    if (folder / SYNTHETIC_MARKER).is_file():
+        return True
+    if p.is_file() and _suffix(p) in (".parquet", ".pq"):
+        import pyarrow.parquet as pq
+
+        try:
+            meta = pq.read_schema(p).metadata or {}
+        except (OSError, ValueError):  # not readable as parquet: the reader will say why
+            return False
+        key, value = (s.encode() for s in SYNTHETIC_METADATA)
+        return meta.get(key, b"").strip().lower() == value
+    return False
 
 
 def parse_column_mapping(text: str) -> dict[str, str]:

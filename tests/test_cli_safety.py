@@ -17,23 +17,10 @@ import time
 from pathlib import Path
 
 import pytest
+from test_cli import TINY, TINY_TOML  # the same tiny analysis as the build/check tests
 
 from evalkit.cli import LOG_BACKUPS, LOG_MAX_BYTES, main
 from evalkit.errors import InputError, Rows
-
-TINY = """\
-# %%
-from evalkit import report as rp
-cfg = rp.load_config("tiny")
-rp.headline("Nothing to see: {0}".format(cfg.param("word")), rating=1)
-"""
-
-TINY_TOML = """\
-title = "Tiny"
-data_date = "2024-01"
-[parameters]
-word = "{word}"
-"""
 
 OLD_REPORT = "<html>OLD REPORT from the committed data</html>\n"
 OLD_INDEX = "<html>OLD INDEX</html>\n"
@@ -159,7 +146,9 @@ time.sleep(30)
 
 # %%
 from evalkit import report as rp
-rp.headline("finished after all", rating=1)
+import evalkit as ek
+m_ = ek.Measure("rate difference", "reoffending", -0.03, -0.09, 0.03)
+rp.headline(ek.verdict(m_, design="none"))
 """
 
 

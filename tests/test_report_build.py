@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import evalkit as ek
 from evalkit.report import BuildError, build, check, list_analyses, read_config, render_report
 from evalkit.report.build import read_report_meta, scan_for_identifiers
 from evalkit.report.components import FRAGMENT_MIME, headline
@@ -34,8 +35,9 @@ people = pd.read_csv(cfg.data_path("people"))
 SDC = cfg.disclosure
 
 # %%
-rp.headline("Reoffending was 3 per 100 lower (range 9 lower to 3 higher)", rating=3,
-            detail="Inconclusive.", synthetic=cfg.synthetic)
+import evalkit as ek
+rp.headline(ek.verdict(ek.Measure("rate difference", "reoffending", -0.03, -0.09, 0.03),
+                       design="matched"), synthetic=cfg.synthetic)
 
 # %% [markdown]
 # ## Results
@@ -59,7 +61,9 @@ rp.show(
 FAILS = """\
 # %%
 from evalkit import report as rp
-rp.headline("never reached", rating=1)
+import evalkit as ek
+m_ = ek.Measure("rate difference", "reoffending", -0.03, -0.09, 0.03)
+rp.headline(ek.verdict(m_, design="none"))
 
 # %%
 x = 1
@@ -74,7 +78,9 @@ import pandas as pd
 from evalkit import report as rp
 cfg = rp.load_config("leaks")
 people = pd.read_csv(cfg.data_path("people"))
-rp.headline("A finding", rating=2)
+import evalkit as ek
+m_ = ek.Measure("rate difference", "reoffending", -0.03, -0.09, 0.03)
+rp.headline(ek.verdict(m_, design="unmatched"))
 
 # %%
 rp.paragraph("The first person in the data is " + str(people["person_id"].iloc[0]) + ".")
@@ -122,7 +128,7 @@ def test_each_analysis_has_an_outcome_and_failures_name_the_cell(project):
     assert by_name["good"].ok
     fails = by_name["fails"]
     assert not fails.ok
-    assert "fails.py, cell 3 (line 9)" in fails.message
+    assert "fails.py, cell 3 (line 11)" in fails.message
     assert "ZeroDivisionError" in fails.message
     assert not result.ok and {f.name for f in result.failures} == {"fails", "leaks"}
 
@@ -190,7 +196,7 @@ def test_index_lists_title_verdict_rating_and_date(project):
     root, _, _ = project
     index = (root / "reports" / "index.html").read_text()
     assert '<a href="good.html">The good analysis</a>' in index
-    assert "Reoffending was 3 per 100 lower" in index
+    assert "The data cannot tell whether the scheme changed reoffending" in index
     assert "Level 3 of 5" in index
     assert "2024-03-31" in index
     meta = read_report_meta(root / "reports" / "good.html")
@@ -223,7 +229,9 @@ def _nb(*outputs_per_cell, markdown: str | None = None):
 HEAD = {
     "output_type": "display_data",
     "metadata": {},
-    "data": headline("v", rating=2)._repr_mimebundle_(),
+    "data": headline(
+        ek.verdict(ek.Measure("rate difference", "o", -0.03, -0.09, 0.03), design="unmatched")
+    )._repr_mimebundle_(),
 }
 
 
@@ -260,7 +268,7 @@ def test_stderr_becomes_a_logged_warning_not_page_content(tmp_path):
     warn = {"output_type": "stream", "name": "stderr", "text": "UserWarning: careful"}
     warnings, meta = check_outputs(_nb([HEAD, warn]), tmp_path / "a.py", [3])
     assert warnings == ["a.py, cell 1 (line 3): UserWarning: careful"]
-    assert meta["verdict"] == "v" and meta["kind"] == "headline"
+    assert meta["verdict"] == "no clear change" and meta["kind"] == "headline"
 
 
 def test_exactly_one_headline_and_no_level_one_headings(tmp_path):

@@ -89,6 +89,14 @@ def built(tmp_path_factory):
     script = project / "analyses" / "template_copy.py"
     script.write_text(script.read_text().replace('"_template"', '"template_copy"'))
     names = [n if n != "_template" else "template_copy" for n in names]
+    for toml in project.glob("analyses/*.toml"):  # the template's placeholder, filled in
+        toml.write_text(
+            re.sub(
+                r'(?m)^justification = "EDIT:.*"$',
+                'justification = "Synthetic people in two groups."',
+                toml.read_text(),
+            )
+        )
     result = build(project, jobs=2)
     assert {f.name for f in result.failures} <= {"leaky"}, [f.message for f in result.failures]
     pages = {n: (project / "reports" / f"{n}.html").read_text() for n in names if n != "leaky"}

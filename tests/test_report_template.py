@@ -31,6 +31,13 @@ def _config(paths: dict[str, Path], reader: str = "") -> str:
     data = "".join(f'{name} = "{path.as_posix()}"\n' for name, path in paths.items())
     text = re.sub(r"(?m)^\[data\]\n", lambda _: "[data]\n" + data, text)
     text = re.sub(r"(?m)^\[reader\]\n", lambda _: "[reader]\n" + reader, text)
+    text = re.sub(
+        r'(?m)^justification = "EDIT:.*"$',
+        'justification = "Synthetic prison leavers; the comparison group is matched on age, sex, '
+        'previous offences and sentence length."',
+        text,
+    )
+    text = re.sub(r'(?m)^kind = "unmatched"', 'kind = "matched"', text)
     return text.replace(
         "covariates = []", 'covariates = ["age", "sex", "prior_offences", "sentence_length_days"]'
     )
@@ -66,7 +73,8 @@ def project(tmp_path_factory):
     }
     pages = {}
     for style, text in configs.items():
-        cfg = root / f"{style}.toml"
+        (root / f"cfg-{style}").mkdir()
+        cfg = root / f"cfg-{style}" / "scheme.toml"  # one name: the report cites its config
         cfg.write_text(text, encoding="utf-8")
         result = build(root, root / f"out-{style}", names=["scheme"], config_path=cfg)
         assert result.ok, result.failures
@@ -78,7 +86,7 @@ def test_template_reads_people_and_offence_files_through_the_toml(project):
     _, pages = project
     text = re.sub(r"<[^>]+>", " ", _results(pages["iso"]))
     assert "People in the cohort" in text
-    assert "matched to them on" in text and "prior_offences" in text
+    assert "matched on age, sex" in text
     assert "Synthetic data" in text
 
 
@@ -108,11 +116,30 @@ def test_template_without_reader_options_refuses_ambiguous_uk_dates(project, tmp
 def test_template_matches_on_nothing_unless_listed(project, tmp_path):
     root, _ = project
     cfg = root / "unmatched.toml"
-    text = (root / "iso.toml").read_text(encoding="utf-8")
+    text = (root / "cfg-iso" / "scheme.toml").read_text(encoding="utf-8")
     text = re.sub(r"(?m)^covariates = \[.*?\]", "covariates = []", text)
+    text = re.sub(r'(?m)^kind = "matched"', 'kind = "unmatched"', text)
     cfg.write_text(text, encoding="utf-8")
     result = build(root, tmp_path, names=["scheme"], config_path=cfg)
     assert result.ok, result.failures
     page = (tmp_path / "scheme.html").read_text(encoding="utf-8")
-    assert "compared with everyone in the comparison group, unmatched" in page
-    assert "Level 2 of 5" in page
+    assert 'name="evalkit-rating" content="2"' in page
+
+
+def test_unedited_template_cannot_be_published(project, tmp_path):
+    # the template's [design] justification is a placeholder: the build must stop
+    root, _ = project
+    text = (root / "cfg-iso" / "scheme.toml").read_text(encoding="utf-8")
+    text = re.sub(
+        r'(?m)^justification = ".*"$',
+        'justification = "EDIT: say how people came to be in the scheme"',
+        text,
+    )
+    cfg = tmp_path / "scheme.toml"
+    cfg.write_text(text, encoding="utf-8")
+    result = build(root, tmp_path / "out", names=["scheme"], config_path=cfg)
+    assert not result.ok
+    assert "[design] justification is still the template's placeholder" in (
+        result.failures[0].message
+    )
+    assert not (tmp_path / "out" / "scheme.html").exists()

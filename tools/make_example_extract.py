@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from evalkit.datasets import simulate_reoffending
+from evalkit.io import mark_synthetic
 
 OUT = Path(__file__).resolve().parents[1] / "evalkit" / "datasets" / "example_extract"
 SETTINGS = {
@@ -42,6 +43,7 @@ def main(out: Path = OUT) -> int:
     out.mkdir(parents=True, exist_ok=True)
     for name, df in tables().items():
         df.to_csv(out / f"{name}.csv", index=False, lineterminator="\n")
+    mark_synthetic(out)  # reports built on these files are labelled synthetic
     return 0
 
 

@@ -7,6 +7,10 @@ PCC analyst or a probation data team exports (headers in words such as "Person I
 day first, ``02/03/2024``); :data:`UK_COLUMNS` maps those headers back to evalkit's names, as a
 user gives it to :func:`evalkit.read_table`. They let a user try the reader's options, and tests
 check that the three forms give the same cohort.
+
+Both are synthetic data, and say so: the example extract's folder and every folder
+:func:`write_extract` writes hold evalkit's synthetic-data marker (an ``EVALKIT-SYNTHETIC`` file,
+:func:`evalkit.io.mark_synthetic`), so that a report built on them is labelled synthetic.
 """
 
 from __future__ import annotations
@@ -80,7 +84,14 @@ def write_extract(
         ``People.csv`` etc. with the headers of :data:`UK_HEADERS` and dates as ``dd/mm/yyyy``.
         ``"xlsx"``: ``People.xlsx`` etc., UK headers, dates as Excel date cells (needs
         ``openpyxl``).
+
+    The tables are taken to be synthetic (evalkit's own simulations, such as
+    :func:`simulate_reoffending`): the folder gets the synthetic-data marker
+    (:func:`evalkit.io.mark_synthetic`), so that reports built on these files say they are
+    synthetic. Do not use it to write real data.
     """
+    from evalkit.io import mark_synthetic
+
     if style not in ("iso", "uk", "xlsx"):
         raise ValueError(f"style must be 'iso', 'uk' or 'xlsx', not {style!r}")
     folder = Path(folder)
@@ -105,4 +116,5 @@ def write_extract(
         else:
             paths[name] = folder / f"{name.capitalize()}.xlsx"
             out.to_excel(paths[name], index=False, sheet_name=name.capitalize())
+    mark_synthetic(folder)
     return paths

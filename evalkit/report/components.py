@@ -12,7 +12,7 @@ import html
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -20,6 +20,9 @@ import pandas as pd
 from evalkit.errors import InputError
 from evalkit.report.config import Cost
 from evalkit.report.disclosure import SUPPRESSED, Disclosure, protect_table
+
+if TYPE_CHECKING:
+    from evalkit.verdict import Verdict
 
 __all__ = [
     "FRAGMENT_MIME",
@@ -145,42 +148,48 @@ def _rating_badge(level: int) -> str:
     )
 
 
-def headline(verdict: str, *, detail: str = "", rating: int, synthetic: bool = False) -> Fragment:
-    """The box that opens a report: what was found, in words, with its range.
+def headline(verdict: Verdict, *, synthetic: bool = False) -> Fragment:
+    """The box that opens a report: what the evidence shows, as the verdict engine judged it.
 
     Parameters
     ----------
     verdict
-        One sentence a commissioner can quote, giving the effect and its range, e.g.
-        "Financial aid reduced re-arrest within a year: 8 fewer per 100 people (0 to 17)".
-        It is also the line shown for the report in ``reports/index.html``.
-    detail
-        One to three sentences of context: what the range means, how sure we are.
-    rating
-        Evidence rating on the Maryland Scientific Methods Scale (1-5), a property of the design.
+        The :class:`evalkit.verdict.Verdict` of the analysis (from :func:`evalkit.verdict` or
+        :func:`evalkit.report.judge`): its headline and detail sentences, the evidence rating it
+        earned, the strength of the evidence and the reasons are shown, and its conclusion,
+        strength, rating and primary measure become the page's ``evalkit-*`` meta tags. A
+        sentence written by hand is refused: conclusions come from the library's rules.
     synthetic
         True when the data are synthetic: the box says so.
     """
-    if not verdict.strip():
-        raise InputError("verdict", "must be a sentence, not empty")
+    from evalkit.verdict import Verdict
+
+    if not isinstance(verdict, Verdict):
+        raise InputError(
+            "verdict",
+            "must be the Verdict of ek.verdict(...) or rp.judge(...), not "
+            f"{type(verdict).__name__}: a report's conclusion comes from the verdict rules, "
+            "never from a sentence written in the analysis",
+        )
+    rating = verdict.rating
     evidence_rating(rating)
     parts = [
         '<section class="headline" aria-labelledby="headline-title">',
         '<h2 id="headline-title">Headline</h2>',
-        f'<p class="verdict">{_inline(verdict)}</p>',
+        f'<p class="verdict">{_inline(verdict.headline)}</p>',
+        f"<p>{_inline(verdict.detail)}</p>",
+        f'<p class="evidence">Evidence rating: {_rating_badge(rating)}</p>',
     ]
-    if detail:
-        parts.append(f"<p>{_inline(detail)}</p>")
-    parts.append(f'<p class="evidence">Evidence rating: {_rating_badge(rating)}</p>')
+    if verdict.reasons:
+        items = "".join(f"<li>{_inline(r)}</li>" for r in verdict.reasons)
+        parts.append(f'<ul class="reasons">{items}</ul>')
     if synthetic:
         parts.append(
             '<p class="synthetic"><strong>Synthetic data:</strong> these numbers illustrate the '
             "method and say nothing about the real scheme.</p>"
         )
     parts.append("</section>")
-    return Fragment(
-        "\n".join(parts), kind="headline", meta={"verdict": verdict, "rating": int(rating)}
-    )
+    return Fragment("\n".join(parts), kind="headline", meta=verdict.meta())
 
 
 def _money(amount: float, currency: str) -> str:
@@ -251,6 +260,9 @@ def summary(
 
 
 Formatter = str | Callable[[Any], str]
+
+TABLE_SCROLL_HINT = "Scroll sideways to see every column →"
+"""Shown above a table only while it is too wide for the screen (see ``report.css``)."""
 
 
 def _format(value: Any, fmt: Formatter | None) -> str:
@@ -385,12 +397,17 @@ def table(
     elif protected.disclosure.round_to > 1 and counts:
         foot.append(f"Counts are rounded to the nearest {protected.disclosure.round_to}.")
     notes_html = "".join(f'<p class="table-note">{_inline(n)}</p>' for n in foot)
+    # The visible caption sits outside the region that scrolls sideways on a phone, so it stays
+    # in view; screen readers get the table's own <caption> (hidden on screen) instead.
     html_text = (
+        '<div class="table-block">\n'
+        f'<p class="table-caption" aria-hidden="true">{_inline(caption)}</p>\n'
+        f'<p class="table-hint" aria-hidden="true">{TABLE_SCROLL_HINT}</p>\n'
         '<div class="table-wrap" role="region" tabindex="0" '
         f'aria-label="{_esc(caption)}">\n'
         f"<table>\n<caption>{_inline(caption)}</caption>\n"
         f"<thead><tr>{head}</tr></thead>\n<tbody>\n" + "\n".join(body_rows) + "\n</tbody>\n"
-        f"</table>\n</div>{notes_html}"
+        f"</table>\n</div>{notes_html}\n</div>"
     )
     return Fragment(
         html_text,

@@ -9,14 +9,24 @@ its analysis script exist, :func:`available` is false and the command says so.
 The analysis builds the proven-reoffending cohort (data end = the extract date), matches the
 programme group 1:1 on the propensity score estimated from the listed covariates (by default
 the people table's columns of known meaning, :data:`evalkit.io.KNOWN_COVARIATES`; never free
-text), or, with none, compares the groups unmatched and says so, and reports the JDL outcome
-set (:func:`evalkit.jdl_outcomes`) with Kaplan-Meier curves, balance and caveats.
+text), without replacement or, with ``replace=True``, with replacement, or, with none, compares
+the groups unmatched and says so, and reports the JDL outcome set (:func:`evalkit.jdl_outcomes`)
+with Kaplan-Meier curves, a profile of the groups before and after matching and caveats. Its
+headline comes from the verdict engine (:func:`evalkit.verdict`), with the primary measure and
+the design fixed in the configuration before the analysis runs.
+
+The configuration ``run_jdl`` writes stores the input paths relative to the output folder, and
+the report shows the ``evalkit jdl`` command that rebuilds it (:func:`rebuild_command`). A report
+is labelled synthetic when asked to, and always when an input carries evalkit's synthetic-data
+marker (:func:`evalkit.io.is_synthetic`).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import shlex
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -25,20 +35,204 @@ from typing import Any
 import pandas as pd
 
 from evalkit.errors import InputError
-from evalkit.io import KNOWN_COVARIATES, unmapped_headers
+from evalkit.io import KNOWN_COVARIATES, is_synthetic, unmapped_headers
 from evalkit.report._base import Progress, write_atomic
 from evalkit.report.build import render_report
 
 __all__ = [
+    "DEFAULT_LABELS",
+    "DEFAULT_TITLE",
     "JDL_SCRIPT",
+    "PRIMARY_OUTCOME",
     "available",
+    "covariate_label",
     "default_covariates",
     "infer_data_date",
+    "parse_labels",
+    "rebuild_command",
+    "report_title",
     "run_jdl",
 ]
 
 JDL_SCRIPT = Path(__file__).parent / "templates" / "jdl_analysis.py"
 """The analysis ``evalkit jdl`` runs (a jupytext percent script, like those in ``analyses/``)."""
+
+DEFAULT_TITLE = "Justice Data Lab-style comparison"
+"""The report title when none is given (with the area, if one is given)."""
+
+PRIMARY_OUTCOME = "proven reoffending within one year"
+"""The pre-specified primary outcome (the JDL's headline measure: the one-year rate)."""
+
+DEFAULT_LABELS: Mapping[str, str] = {
+    "age": "Age (years)",
+    "sex": "Sex",
+    "prior_offences": "Previous proven offences",
+    "sentence_length_days": "Sentence length (days)",
+    "ethnicity": "Ethnicity",
+    "offence_type": "Offence type",
+    "ogrs_score": "OGRS score",
+}
+"""How the report names the people table's columns of known meaning (``labels`` overrides)."""
+
+
+def covariate_label(name: str, level: Any = None, labels: Mapping[str, str] | None = None) -> str:
+    """The words a report uses for covariate ``name`` (or one ``level`` of a categorical one).
+
+    ``labels`` (from the configuration's ``[parameters] labels`` or ``--labels``) comes first,
+    then :data:`DEFAULT_LABELS`; other names are written as words (``"risk_score"`` →
+    ``"Risk score"``), so that a column name is never shown as it is. A level is
+    ``"<label>: <level>"`` (``"Sex: F"``) unless ``labels`` names it as ``"sex[F]"``.
+
+    Examples
+    --------
+    >>> covariate_label("prior_offences"), covariate_label("sex", "F")
+    ('Previous proven offences', 'Sex: F')
+    >>> covariate_label("risk_score", labels={"sex[F]": "Women"})
+    'Risk score'
+    >>> covariate_label("sex", "F", labels={"sex[F]": "Women"})
+    'Women'
+    """
+    given = dict(labels or {})
+    if level is not None:
+        key = f"{name}[{level}]"
+        if given.get(key):
+            return str(given[key])
+        return f"{covariate_label(name, labels=given)}: {level}"
+    if given.get(name):
+        return str(given[name])
+    if name in DEFAULT_LABELS:
+        return DEFAULT_LABELS[name]
+    words = " ".join(name.replace("_", " ").replace(".", " ").split())
+    return words[:1].upper() + words[1:] if words else name
+
+
+def parse_labels(text: str) -> dict[str, str]:
+    """``"prior_offences=Previous offences,sex=Sex"`` → a label map (for ``--labels``).
+
+    Keys are people-table columns, or ``column[level]`` for one level of a categorical column.
+    """
+    out: dict[str, str] = {}
+    for item in text.split(","):
+        if not item.strip():
+            continue
+        if "=" not in item:
+            raise InputError(
+                "--labels", f"each item must look like 'column=Label', got {item.strip()!r}"
+            )
+        key, value = (part.strip() for part in item.split("=", 1))
+        if not key or not value:
+            raise InputError("--labels", f"empty column or label in {item.strip()!r}")
+        out[key] = value
+    return out
+
+
+def report_title(title: str | None = None, area: str = "", scheme: str = "") -> str:
+    """The report title: ``title`` with the area, if it is not in it already.
+
+    Without a title: the scheme's name and :data:`DEFAULT_TITLE`, or that alone.
+
+    Examples
+    --------
+    >>> report_title(None, "Thames Valley")
+    'Justice Data Lab-style comparison (Thames Valley)'
+    >>> report_title(None, "Thames Valley", scheme="Restart Thames Valley")
+    'Restart Thames Valley: a Justice Data Lab-style comparison'
+    >>> report_title("Restart in Thames Valley", "Thames Valley")
+    'Restart in Thames Valley'
+    """
+    text = (title or "").strip()
+    if not text:
+        text = f"{scheme.strip()}: a {DEFAULT_TITLE}" if scheme.strip() else DEFAULT_TITLE
+    area = area.strip()
+    if area and area.lower() not in text.lower():
+        text = f"{text} ({area})"
+    return text
+
+
+def _relative(path: Path, folder: Path) -> str:
+    """``path`` relative to ``folder`` (POSIX separators); absolute if there is no such path."""
+    try:
+        return Path(os.path.relpath(path.resolve(), folder.resolve())).as_posix()
+    except ValueError:  # another drive (Windows)
+        return path.resolve().as_posix()
+
+
+def rebuild_command(
+    paths: Mapping[str, Path],
+    out_dir: Path,
+    *,
+    data_date: str | None = None,
+    title: str | None = None,
+    scheme: str = "",
+    area: str = "",
+    synthetic: bool = False,
+    replace: bool = False,
+    labels: Mapping[str, str] | None = None,
+    programme: str = "programme",
+    comparison: str = "comparison",
+    covariates: Sequence[str] | None = None,
+    reader: Mapping[str, Any] | None = None,
+) -> str:
+    """The ``evalkit jdl`` command that rebuilds a report, to be run in its output folder.
+
+    Every option that was given is repeated (defaults are left out); input paths are relative
+    to ``out_dir`` and the output folder is ``.``, so that the command still works when the
+    data and the report are moved together. Reader options the command line cannot express
+    (``dayfirst``, ``sheet``) are not in the command; :func:`run_jdl` says so in the report.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> print(rebuild_command(
+    ...     {"people": Path("/d/people.csv"), "offences": Path("/d/off.csv")},
+    ...     Path("/d/report"), title="Restart", replace=True,
+    ... ))
+    evalkit jdl --people ../people.csv --offences ../off.csv --out . --title Restart --replace
+    """
+    args = ["evalkit", "jdl"]
+    for name in ("people", "offences", "custody", "deaths"):
+        if name in paths:
+            args += [f"--{name}", _relative(Path(paths[name]), out_dir)]
+    args += ["--out", "."]
+    if title:
+        args += ["--title", title]
+    if scheme:
+        args += ["--scheme", scheme]
+    if area:
+        args += ["--area", area]
+    if synthetic:
+        args.append("--synthetic")
+    if replace:
+        args.append("--replace")
+    if programme != "programme":
+        args += ["--programme", programme]
+    if comparison != "comparison":
+        args += ["--comparison", comparison]
+    if data_date:
+        args += ["--data-date", data_date]
+    if covariates is not None:
+        args += ["--covariates", ",".join(covariates)]
+    if labels:
+        args += ["--labels", ",".join(f"{k}={v}" for k, v in labels.items())]
+    options = dict(reader or {})
+    if options.get("columns"):
+        args += ["--columns", ",".join(f"{k}={v}" for k, v in options["columns"].items())]
+    if options.get("date_format"):
+        fmt = options["date_format"]
+        if isinstance(fmt, str):
+            args += ["--date-format", fmt]
+    if options.get("na_values"):
+        args += ["--na-values", ",".join(str(v) for v in options["na_values"])]
+    return " ".join(shlex.quote(str(a)) for a in args)
+
+
+def _not_on_command_line(reader: Mapping[str, Any] | None) -> list[str]:
+    """Reader options given from Python that :func:`rebuild_command` cannot repeat."""
+    options = dict(reader or {})
+    out = [k for k in ("dayfirst", "sheet") if options.get(k) not in (None, False)]
+    if isinstance(options.get("date_format"), Mapping):
+        out.append("date_format (one format per column)")
+    return out
 
 
 def available() -> bool:
@@ -95,7 +289,12 @@ def run_jdl(
     out_dir: Path,
     *,
     data_date: str | None = None,
-    title: str = "Justice Data Lab-style comparison",
+    title: str | None = None,
+    scheme: str = "",
+    area: str = "",
+    synthetic: bool = False,
+    replace: bool = False,
+    labels: Mapping[str, str] | None = None,
     programme: str = "programme",
     comparison: str = "comparison",
     covariates: Sequence[str] | None = None,
@@ -106,8 +305,8 @@ def run_jdl(
     """Write ``out_dir/jdl.html`` and ``out_dir/jdl.toml`` for the given input files.
 
     The configuration is written only together with a report: it is rendered from a temporary
-    folder and both files are moved into ``out_dir`` when the report succeeded, so a failed run
-    leaves neither a new configuration nor a new report behind.
+    folder beside ``out_dir`` and both files are moved into ``out_dir`` when the report
+    succeeded, so a failed run leaves neither a new configuration nor a new report behind.
 
     Parameters
     ----------
@@ -116,11 +315,28 @@ def run_jdl(
         optional); CSV, CSV.gz, parquet or Excel, with the columns of the cohort schema (after
         the ``columns`` mapping in ``reader``).
     out_dir
-        Output folder (created).
+        Output folder (created). The configuration names the inputs by their paths relative to
+        it, and the report gives the command that rebuilds it from there.
     data_date
         Date of the extract; default: inferred from the offence table.
     title
-        Report title.
+        Report title (default :data:`DEFAULT_TITLE`); ``area`` is added when it is not in it.
+    scheme
+        Name of the scheme evaluated (the configuration's ``scheme``, shown above the title
+        and in the summary).
+    area
+        Where the scheme ran (e.g. a police force area), shown in the title and the summary.
+    synthetic
+        Label the report as built on synthetic data. It is labelled so anyway when any input
+        carries evalkit's synthetic-data marker (:func:`evalkit.io.is_synthetic`): synthetic
+        data are never presented as real, whatever this says.
+    replace
+        Match with replacement (a comparison person can be the match of several programme
+        members), for a comparison pool that is small beside the programme group. Default:
+        1:1 without replacement.
+    labels
+        Words for the covariates and their levels (``{"prior_offences": "Previous offences",
+        "sex[F]": "Women"}``), over :data:`DEFAULT_LABELS`; written to ``[parameters]``.
     programme, comparison
         The labels of the two groups in the people table's ``group`` column.
     covariates
@@ -144,6 +360,7 @@ def run_jdl(
     options = dict(reader or {})
     tables = {name: read_table(path, table=name, **options) for name, path in paths.items()}
     people = tables["people"]
+    given_covariates = None if covariates is None else list(covariates)
     if covariates is None:
         covariates = default_covariates(people)
     absent = [c for c in covariates if c not in people.columns]
@@ -154,20 +371,89 @@ def run_jdl(
             f"(columns: {', '.join(map(str, people.columns))})",
             table="people",
         )
+    labels = dict(labels or {})
+    for key in labels:
+        column = key.split("[", 1)[0] if key.endswith("]") and "[" in key else key
+        if column not in people.columns:
+            raise InputError(
+                key,
+                "is given a label (--labels) but is not a column of the people table "
+                "(a level is written column[level], e.g. sex[F])",
+                table="people",
+            )
+    given_date = data_date
     if data_date is None:
         data_date = infer_data_date(tables["offences"])
-    out_dir = out_dir.resolve()
+    marked = [name for name, path in paths.items() if is_synthetic(path)]
+    out_dir = Path(out_dir).resolve()
+    command = rebuild_command(
+        paths,
+        out_dir,
+        data_date=given_date,
+        title=title,
+        scheme=scheme,
+        area=area,
+        synthetic=synthetic,
+        replace=replace,
+        labels=labels,
+        programme=programme,
+        comparison=comparison,
+        covariates=given_covariates,
+        reader=options,
+    )
+    design = (
+        (
+            "matched",
+            "People were not assigned to the programme at random; each programme member is "
+            "compared with a comparison-group person matched on recorded characteristics "
+            "(propensity score), as the Justice Data Lab does.",
+        )
+        if covariates
+        else (
+            "unmatched",
+            "People were not assigned to the programme at random, and no characteristics were "
+            "given to match on: the comparison group is unmatched.",
+        )
+    )
     lines = [
-        f"title = {_toml_str(title)}",
-        f"data_date = {_toml_str(data_date)}",
+        f"title = {_toml_str(report_title(title, area, scheme))}",
+    ]
+    if scheme:
+        lines.append(f"scheme = {_toml_str(scheme)}")
+    lines.append(f"data_date = {_toml_str(data_date)}")
+    if synthetic or marked:
+        why = (
+            f"  # {', '.join(marked)}: evalkit's synthetic-data marker (EVALKIT-SYNTHETIC)"
+            if marked
+            else "  # evalkit jdl --synthetic"
+        )
+        lines.append("synthetic = true" + why)
+    lines += [
+        "",
+        "# fixed before the analysis is run: the Justice Data Lab's headline measure",
+        "[primary]",
+        f"outcome = {_toml_str(PRIMARY_OUTCOME)}",
+        'measure = "rate difference"',
+        'good = "lower"',
+        "",
+        "[design]",
+        f"kind = {_toml_str(design[0])}",
+        f"justification = {_toml_str(design[1])}",
         "",
         "[reader]",
         *(f"{k} = {_toml_value(v)}" for k, v in options.items()),
         "",
+        "# paths relative to this file's folder",
         "[data]",
     ]
+    # The report is rendered from a temporary folder beside out_dir (the same depth), so a
+    # path relative to out_dir names the same file from there; a path inside out_dir is written
+    # through its parent ("../out/people.csv"), which is right from both folders.
     for name, path in paths.items():
-        lines.append(f"{name} = {_toml_str(str(Path(path).resolve()))}")
+        rel = _relative(Path(path), out_dir)
+        if not rel.startswith("../") and not Path(rel).is_absolute():
+            rel = f"../{out_dir.name}/{rel}"
+        lines.append(f"{name} = {_toml_str(rel)}")
     # the analysis' settings, written out so that the report's configuration records them
     lines += [
         "",
@@ -178,12 +464,22 @@ def run_jdl(
         "follow_up_days = 365",
         "waiting_days = 182",
         "caliper = 0.2",
+        f"replace = {_toml_value(bool(replace))}",
     ]
-    with tempfile.TemporaryDirectory(prefix="evalkit-jdl-") as tmp:
+    if area:
+        lines.append(f"area = {_toml_str(area)}")
+    if labels:
+        lines.append(f"labels = {_toml_value(labels)}")
+    lines.append(f"command = {_toml_str(command)}")
+    missing = _not_on_command_line(options)
+    if missing:
+        lines.append(f"command_omits = {_toml_value(missing)}")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f".{out_dir.name}-", dir=out_dir.parent) as tmp:
         config = Path(tmp) / "jdl.toml"
         write_atomic(config, "\n".join(lines) + "\n")
         report = render_report(
-            out_dir if out_dir.is_dir() else Path(tmp),
+            Path(tmp),
             "jdl",
             config_path=config,
             script_path=script if script is not None else JDL_SCRIPT,

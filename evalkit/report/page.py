@@ -25,6 +25,7 @@ from evalkit.report._base import TEMPLATES, BuildError, log
 from evalkit.report.components import FRAGMENT_MIME
 from evalkit.report.config import AnalysisConfig, DataSource, _plain
 from evalkit.report.markdown import HeadingRenderer, render_markdown
+from evalkit.report.notebook import _PLACEHOLDER, PLACEHOLDER
 from evalkit.report.provenance import Provenance
 
 __all__ = [
@@ -110,6 +111,12 @@ def to_html(
             "synthetic": config.synthetic,
             "verdict": meta.get("verdict", ""),
             "rating": meta.get("rating", ""),
+            "strength": meta.get("strength", ""),
+            "primary": meta.get("primary", ""),
+            "headline": meta.get("headline", ""),
+            "max_smd_after": meta.get("max_smd_after", ""),
+            # a report made by a command (evalkit jdl) records the command that rebuilds it
+            "command": str(config.parameters.get("command", "")),
             "version": __version__,
             "css": css(),
             "toc": toc,
@@ -492,6 +499,15 @@ def scan_page(page: str, config: AnalysisConfig) -> None:
     where it was found: a table, a figure, a heading or the text, with a few words of context.
     """
     collector = _collect(page)
+    # the template's placeholders, wherever they reach the page from (the TOML's title, scheme
+    # or parameters included); the analysis code shown in the appendix is not page text
+    published = page.split('id="analysis-code"', 1)[0]
+    if _PLACEHOLDER.search(published):
+        raise BuildError(
+            f"{config.name}: the report still shows the template's placeholder text "
+            f"({PLACEHOLDER!r}), e.g. in the title, scheme or [parameters] of "
+            f"{config.path.name}; replace it before publishing"
+        )
     if collector.external:
         raise BuildError(
             f"{config.name}: the report would load external resources "
