@@ -188,16 +188,21 @@ def test_without_covariates_the_comparison_is_unmatched_and_says_so(tmp_path):
     assert 'programme = "treated"' in (tmp_path / "out" / "jdl.toml").read_text()
 
 
-def test_programme_of_59_fails_with_the_jdl_rule(tmp_path):
+def test_programme_of_59_is_not_assessable(tmp_path):
+    # the JDL's minimum: below 60 programme people the report says so and stops (no measures)
     paths = write_inputs(tmp_path / "data", n=800)
     people = pd.read_csv(paths["people"], dtype={"person_id": str})
     prog = np.flatnonzero(people["group"].to_numpy() == "programme")
     people.loc[prog[59:], "group"] = "comparison"  # keep 59 programme members
     people.to_csv(paths["people"], index=False)
     code, _, err = run(paths, tmp_path / "out")
-    assert code == 1
-    assert "at least 60 people" in err and "Traceback" not in err
-    assert not (tmp_path / "out" / "jdl.html").exists()
+    assert code == 0, err
+    page = (tmp_path / "out" / "jdl.html").read_text(encoding="utf-8")
+    assert meta(page, "verdict") == "not assessable" and meta(page, "strength") == "none"
+    assert "fewer than 60 people" in meta(page, "headline")
+    assert "this report therefore stops here" in page
+    published = page.split('id="analysis-code"')[0]  # the page, not its code appendix
+    assert "The Justice Data Lab measures" not in published  # nothing after the end
 
 
 def test_unknown_group_label_fails_naming_the_column(tmp_path):

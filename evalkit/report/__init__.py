@@ -34,6 +34,7 @@ from evalkit.report.build import (
 from evalkit.report.components import (
     SMS_LEVELS,
     Fragment,
+    end_report,
     evidence_rating,
     headline,
     markdown,
@@ -70,6 +71,7 @@ __all__ = [
     "ReportOutcome",
     "build",
     "check",
+    "end_report",
     "evidence_rating",
     "figure",
     "forest_figure",

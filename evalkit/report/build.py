@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, NoReturn
 
 from evalkit._version import __version__
 from evalkit.errors import InputError
@@ -156,6 +157,15 @@ def _select(root: Path, names: Sequence[str] | None) -> list[str]:
 # --------------------------------------------------------------------------------------------
 
 
+def _raise_cell_failure(where: str, err: Any, timeout: int) -> NoReturn:
+    reason = (
+        f"{err.ename}: {ANSI.sub('', err.evalue)}"
+        if err is not None
+        else f"timed out after {timeout} s"
+    )
+    raise BuildError(f"{where} failed: {reason}") from None
+
+
 def render_report(
     root: Path,
     name: str,
@@ -227,19 +237,21 @@ def render_report(
                 ),
                 None,
             )
-        log.error("%s failed:\n%s", name, ANSI.sub("", str(exc)))
         if failed is None:
+            log.error("%s failed:\n%s", name, ANSI.sub("", str(exc)))
             raise BuildError(f"{script.name}: {ANSI.sub('', str(exc)).strip()[:500]}") from None
         where = f"{script.name}, cell {failed + 1}" + (
             f" (line {lines[failed]})" if lines[failed] else ""
         )
         err = next((o for o in nb.cells[failed].outputs if o.output_type == "error"), None)
-        reason = (
-            f"{err.ename}: {ANSI.sub('', err.evalue)}"
-            if err is not None
-            else f"timed out after {timeout} s"
-        )
-        raise BuildError(f"{where} failed: {reason}") from None
+        if err is not None and err.ename == "ReportEnds":  # rp.end_report(): publish so far
+            nb.cells[failed].outputs = [o for o in nb.cells[failed].outputs if o is not err]
+            del nb.cells[failed + 1 :]
+            lines = lines[: failed + 1]
+            log.info("%s: the report ends at cell %d (rp.end_report)", name, failed + 1)
+        else:
+            log.error("%s failed:\n%s", name, ANSI.sub("", str(exc)))
+            _raise_cell_failure(where, err, timeout)
     except DeadKernelError as exc:
         raise BuildError(f"{script.name}: the kernel died: {exc}") from None
 

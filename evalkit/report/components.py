@@ -12,7 +12,7 @@ import html
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 import pandas as pd
@@ -28,6 +28,8 @@ __all__ = [
     "FRAGMENT_MIME",
     "SMS_LEVELS",
     "Fragment",
+    "ReportEnds",
+    "end_report",
     "evidence_rating",
     "headline",
     "markdown",
@@ -146,6 +148,21 @@ def _rating_badge(level: int) -> str:
         f'<span class="rating" aria-hidden="true">{dots}</span> '
         f"<span>{_esc(evidence_rating(level))}</span>"
     )
+
+
+class ReportEnds(Exception):
+    """Raised by :func:`end_report`: the build publishes what the report has shown so far."""
+
+
+def end_report() -> NoReturn:
+    """End the report here: what was shown so far is published, the rest of the script is not.
+
+    For an analysis that finds, early on, that it cannot go further (e.g. a programme group
+    below the Justice Data Lab's minimum of 60 people): it shows its headline (a "not
+    assessable" verdict) and why, then calls this. ``evalkit build`` keeps the cells run so far,
+    drops the ones after this cell, and writes the page; run by hand, it stops the script.
+    """
+    raise ReportEnds("the report ends here")
 
 
 def headline(verdict: Verdict, *, synthetic: bool = False) -> Fragment:

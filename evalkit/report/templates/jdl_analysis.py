@@ -24,7 +24,7 @@ import pandas as pd
 
 import evalkit as ek
 from evalkit import report as rp
-from evalkit.jdl import JDL_OUTCOMES, jdl_outcomes
+from evalkit.jdl import JDL_MIN_PROGRAMME, JDL_OUTCOMES, jdl_outcomes
 from evalkit.report.jdl import PRIMARY_OUTCOME, covariate_label
 from evalkit.wording import fmt_p, fmt_ratio_range, p_text
 
@@ -85,7 +85,36 @@ cohort = ek.proven_reoffending(
     waiting_days=WAITING,
     data_end=DATA_END,
 )
-# the unmatched comparison; also checks the group labels and the JDL's minimum of 60 people
+# Below the Justice Data Lab's minimum of 60 programme people nothing is analysed: the report
+# says so (a "not assessable" verdict from the library's rules) and ends here.
+in_programme = cohort.data["group"] == PROGRAMME
+N_COHORT_PROGRAMME = int(in_programme.sum())
+if 0 < N_COHORT_PROGRAMME < JDL_MIN_PROGRAMME and (cohort.data["group"] == COMPARISON).any():
+    in_comparison = cohort.data["group"] == COMPARISON
+    too_few = rp.judge(
+        cfg,
+        ek.Measure.rate_difference(
+            int(cohort.data.loc[in_programme, "reoffended"].sum()),
+            N_COHORT_PROGRAMME,
+            int(cohort.data.loc[in_comparison, "reoffended"].sum()),
+            int(in_comparison.sum()),
+            outcome=PRIMARY_OUTCOME,
+        ),
+        diagnostics=ek.Diagnostics(n_programme=N_COHORT_PROGRAMME),
+        subject=SUBJECT,
+    )
+    rp.show(
+        rp.headline(too_few, synthetic=cfg.synthetic),
+        rp.paragraph(
+            f"The programme group has {SDC.count(N_COHORT_PROGRAMME)} people in the cohort. The "
+            f"Justice Data Lab analyses only programme groups of at least {JDL_MIN_PROGRAMME} "
+            "people, because smaller groups give results too imprecise to tell an effect from "
+            "chance; this report therefore stops here, without matching or measures. A larger "
+            "group (a longer period, or more sites) would make an evaluation possible."
+        ),
+    )
+    rp.end_report()
+# the unmatched comparison; also checks the group labels
 raw = jdl_outcomes(cohort.data, programme=PROGRAMME, comparison=COMPARISON)
 
 # the participation period: the first and last index date in the programme group, as month and
