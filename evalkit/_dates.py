@@ -233,10 +233,12 @@ def _mixed_objects(
     """
     import datetime as dt
 
-    is_date = s.map(lambda v: isinstance(v, dt.date | np.datetime64), na_action="ignore").to_numpy(
-        dtype=object
+    is_date = (
+        s.map(lambda v: isinstance(v, dt.date | np.datetime64), na_action="ignore")
+        .astype("boolean")
+        .fillna(False)
+        .to_numpy(dtype=bool)
     )
-    is_date = np.asarray([bool(v) if v is not None and v == v else False for v in is_date])
     if not is_date.any():
         rest = s.astype("str").where(present)
         return parse_dates(

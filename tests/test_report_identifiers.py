@@ -247,7 +247,11 @@ def test_inputs_without_a_person_id_column_are_not_scanned(tmp_path):
     other.to_csv(tmp_path / "areas.csv", index=False)
     toml = tmp_path / "a.toml"
     toml.write_text('title = "A"\ndata_date = "2024"\n[data]\nareas = "areas.csv"\n')
-    scan_page(_page(text="North had 104233."), read_config(toml))
+    scan_page(_page(text="North had 104233."), read_config(toml))  # not refused
+    # the same numbers in a person_id column are identifiers: then the page is refused
+    other.rename(columns={"count": "person_id"}).to_csv(tmp_path / "areas.csv", index=False)
+    with pytest.raises(BuildError, match="person identifier"):
+        scan_page(_page(text="North had 104233."), read_config(toml))
 
 
 def test_scan_refuses_when_the_declared_id_column_is_missing(tmp_path):

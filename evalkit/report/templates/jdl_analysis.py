@@ -25,6 +25,7 @@ import pandas as pd
 import evalkit as ek
 from evalkit import report as rp
 from evalkit.jdl import JDL_MIN_PROGRAMME, JDL_OUTCOMES, jdl_outcomes
+from evalkit.matching import _levels as levels_of  # the order evalkit.match names dummies
 from evalkit.report.jdl import PRIMARY_OUTCOME, covariate_label
 from evalkit.wording import fmt_p, fmt_ratio_range, p_text
 
@@ -248,18 +249,6 @@ HR, HR_LOWER, HR_UPPER, HR_P = (float(hr_row[k]) for k in ("hr", "lower", "upper
 # The group profile before and after matching, and the balance diagnostics the verdict uses.
 WELL_MATCHED_SMD = 0.1
 VR_LIMITS = (0.5, 2.0)
-
-
-def levels_of(s: pd.Series) -> list:
-    """The levels of a categorical column in the order evalkit.match names its dummies."""
-    if isinstance(s.dtype, pd.CategoricalDtype):
-        present = set(s.dropna().unique())
-        return [c for c in s.cat.categories if c in present]
-    values = pd.unique(s.to_numpy())
-    try:
-        return sorted(values)
-    except TypeError:
-        return sorted(values, key=str)
 
 
 def is_share(s: pd.Series) -> bool:
