@@ -640,10 +640,8 @@ def _detail(
 ) -> str:
     parts = []
     where = f" (fixed in {prespecified} before the results were seen)" if prespecified else ""
-    parts.append(
-        f"Primary measure{where}: the {primary.name} in {primary.outcome}, "
-        f"{p_text(primary.p_value())}."
-    )
+    stated = "" if conclusion == "not assessable" else f", {p_text(primary.p_value())}"
+    parts.append(f"Primary measure{where}: the {primary.name} in {primary.outcome}{stated}.")
     parts.append(f"Design: {DESIGN_WORDS[design]}, level {rating} of 5.")
     if strength != "none":
         parts.append(f"Strength of evidence: {strength}.")

@@ -93,7 +93,17 @@ N_COHORT_PROGRAMME = int(in_programme.sum())
 if 0 < N_COHORT_PROGRAMME < JDL_MIN_PROGRAMME and (cohort.data["group"] == COMPARISON).any():
     in_comparison = cohort.data["group"] == COMPARISON
     too_few = rp.judge(
-        cfg,
+        # nothing was matched: the design is an unmatched comparison
+        dataclasses.replace(
+            cfg,
+            design=dataclasses.replace(
+                cfg.design,
+                kind="unmatched",
+                justification="No matching: the programme group is below the minimum.",
+            ),
+        )
+        if cfg.design is not None
+        else cfg,
         ek.Measure.rate_difference(
             int(cohort.data.loc[in_programme, "reoffended"].sum()),
             N_COHORT_PROGRAMME,
