@@ -89,6 +89,9 @@ for (const file of files) {
   const page = await browser.newPage();
   await page.setViewport({ width: 360, height: 740, deviceScaleFactor: 1 });
   await page.goto(pathToFileURL(file).href, { waitUntil: "load" });
+  // scroll-driven animations (the table hint) take effect on the next frames, not at "load"
+  await page.evaluate(() => new Promise((done) =>
+    requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(done, 50)))));
   out[file] = await page.evaluate(() => {
     const texts = [];
     for (const svg of document.querySelectorAll("figure.chart svg")) {
