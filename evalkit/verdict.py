@@ -553,7 +553,7 @@ def verdict(
             )
 
     headline = _headline(primary, conclusion, strength, rating, subject, groups, blockers, same)
-    detail = _detail(primary, conclusion, strength, rating, design, prespecified, reasons)
+    detail = _detail(primary, conclusion, strength, rating, design, prespecified)
     return Verdict(
         conclusion=conclusion,
         strength=strength,
@@ -636,7 +636,6 @@ def _detail(
     rating: int,
     design: str,
     prespecified: str,
-    reasons: list[str],
 ) -> str:
     parts = []
     where = f" (fixed in {prespecified} before the results were seen)" if prespecified else ""

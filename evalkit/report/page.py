@@ -292,17 +292,6 @@ _JOINABLE = re.compile(r"[\s_\-./:]+")
 _SPACE = re.compile(r"\s+")
 
 
-_LETTER = re.compile(r"[^\W\d_]")
-
-
-def _scannable(normalised: str) -> bool:
-    if normalised.isdigit():
-        return len(normalised) >= MIN_DIGIT_ID_LENGTH
-    if normalised.isalnum() or _LETTER.search(normalised):  # contains a letter
-        return len(normalised) >= MIN_ID_LENGTH
-    return sum(c.isdigit() for c in normalised) >= MIN_DIGIT_ID_LENGTH
-
-
 class _IdIndex:
     """The identifiers that can be scanned for, normalised (lower-cased, without whitespace).
 

@@ -636,32 +636,34 @@ def kept(table: str) -> int:
     return int(flow[flow["table"] == table]["n_remaining"].iloc[-1])
 
 
+def flow_fragment(table: str, unit: str, count: str, caption: str) -> rp.Fragment:
+    """The flow of one input table, its first row the total of the others (disclosure)."""
+    return rp.table(
+        flow_table(table, unit),
+        caption=caption,
+        labels={"step": "Step", "count": count},
+        total_row=0,
+        disclosure=SDC,
+    )
+
+
 flow_fragments = [
-    rp.table(
-        flow_table("people", "People"),
-        caption="People: from the input file to the proven-reoffending cohort",
-        labels={"step": "Step", "count": "People"},
-        total_row=0,
-        disclosure=SDC,
+    flow_fragment(
+        "people", "People", "People", "People: from the input file to the proven-reoffending cohort"
     ),
-    rp.table(
-        flow_table("offences", "Offences"),
-        caption="Offences: which offences count as proven reoffences",
-        labels={"step": "Step", "count": "Offences"},
-        total_row=0,
-        disclosure=SDC,
+    flow_fragment(
+        "offences", "Offences", "Offences", "Offences: which offences count as proven reoffences"
     ),
 ]
 # Custody: the days each person spent in custody during the follow-up year are counted; the
 # follow-up clock runs on in custody (calendar time, as the Ministry of Justice measure).
 if "custody" in tables:
     flow_fragments.append(
-        rp.table(
-            flow_table("custody", "Custody spells"),
-            caption="Custody spells: which fall in the follow-up year",
-            labels={"step": "Step", "count": "Spells"},
-            total_row=0,
-            disclosure=SDC,
+        flow_fragment(
+            "custody",
+            "Custody spells",
+            "Spells",
+            "Custody spells: which fall in the follow-up year",
         )
     )
     custody_text = (
@@ -700,13 +702,7 @@ else:
     )
 if "deaths" in tables:
     flow_fragments.append(
-        rp.table(
-            flow_table("deaths", "Deaths"),
-            caption="Deaths: which fall in the follow-up year",
-            labels={"step": "Step", "count": "Deaths"},
-            total_row=0,
-            disclosure=SDC,
-        )
+        flow_fragment("deaths", "Deaths", "Deaths", "Deaths: which fall in the follow-up year")
     )
     deaths_text = (
         f"**Deaths.** {SDC.count(kept('deaths')).capitalize()} of the recorded deaths fell "
