@@ -12,7 +12,7 @@ export MPLBACKEND := Agg
 export TZ := UTC
 export LC_ALL := C.UTF-8
 
-.PHONY: help venv a11y-deps test test-slow test-all lint typecheck reports check-reports lock env-yml bench reference clean
+.PHONY: help venv a11y-deps test test-slow test-all lint typecheck reports check-reports lock env-yml bench reference clean docs doctest
 
 help:
 	@echo "make test      create .venv from requirements.lock and run the fast tests, lint and type checks"
@@ -21,6 +21,8 @@ help:
 	@echo "make lock      regenerate requirements.lock and environment.yml from pyproject.toml"
 	@echo "make reference regenerate tests/reference/*.csv with R (needs r-cran-survival)"
 	@echo "make bench     run the scale benchmarks in benchmarks/"
+	@echo "make docs      build the documentation site into docs/_build/html (warnings are errors)"
+	@echo "make doctest   run the Examples sections of every docstring in evalkit/"
 
 venv: $(STAMP)
 
@@ -53,6 +55,16 @@ test-slow: $(STAMP)
 
 test-all: test test-slow
 
+# The documentation site: Sphinx with every warning an error (API pages generated from
+# evalkit.__all__, the R crosswalk checked against tests/reference/).
+docs: $(STAMP)
+	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html
+
+# Every docstring example is a doctest.
+doctest: $(STAMP)
+	$(BIN)/python -m pytest -q --doctest-modules evalkit -p no:cacheprovider \
+		--ignore=evalkit/report/templates
+
 reports: $(STAMP)
 	$(BIN)/evalkit build
 
@@ -75,11 +87,14 @@ reference:
 	Rscript tests/reference/matching_reference.R
 	Rscript tests/reference/timeseries_reference.R
 	Rscript tests/reference/jdl_reference.R
+	Rscript tests/reference/cohorts_reference.R
+	Rscript tests/reference/cox_counting_reference.R
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_cox.py
 	$(BIN)/python benchmarks/bench_cohort.py
 	$(BIN)/python benchmarks/bench_matching.py
+	$(BIN)/python benchmarks/bench_survival.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

@@ -82,8 +82,9 @@ if MATCHED:
         # unmatched programme members are counted in the verdict's diagnostics
         warnings.simplefilter("ignore", ek.StatisticalWarning)
         m = ek.match(
-            data.assign(in_scheme=(data["arm"] == "Scheme").astype(int)),
-            treatment="in_scheme",
+            data,
+            group="arm",
+            treated="Scheme",
             covariates=COVARIATES,
             caliper=0.2,
             link="linear.logit",
@@ -103,17 +104,15 @@ primary = ek.Measure.rate_difference(
 )
 km = ek.kaplan_meier(data, time="time", event="event", by="arm")
 lr = ek.logrank(data, time="time", event="event", by="arm")
-rmd = ek.rmst_difference(
-    data, time="time", event="event", by="arm", tau=TAU, reference="Comparison"
-).iloc[0]
+rmd = ek.rmst_difference(data, time="time", event="event", group="arm", treated="Scheme", tau=TAU)
 secondary = [
     ek.Measure(
         "difference in days without a proven reoffence",
         "",
-        rmd["difference"],
-        rmd["lower"],
-        rmd["upper"],
-        p=rmd["p"],
+        rmd.estimate,
+        rmd.lower,
+        rmd.upper,
+        p=rmd.p,
         good="higher",
         unit="days",
     )
@@ -186,7 +185,7 @@ rp.show(
     ),
     rp.paragraph(
         f"Log-rank test: chi-squared {lr.statistic:.2f} on {lr.df:.0f} df, "
-        f"{p_text(lr.p_value)}. Over the first {TAU:g} days, the difference in the average "
+        f"{p_text(lr.p)}. Over the first {TAU:g} days, the difference in the average "
         f"number of days without a proven reoffence (scheme minus comparison) is "
         f"{secondary[0].words()}."
     ),

@@ -56,18 +56,22 @@ fit_adj = ek.cox(data, time=TIME, event=EVENT, covariates=[ARM, *COVARIATES])
 fit_rob = ek.cox(data, time=TIME, event=EVENT, covariates=[ARM, *COVARIATES], robust=True)
 ph = fit_adj.ph_test()
 rm = ek.rmst(data, time=TIME, event=EVENT, tau=TAU, by=ARM)
-rmd = ek.rmst_difference(data, time=TIME, event=EVENT, by=ARM, tau=TAU)
+rmd = ek.rmst_difference(data, time=TIME, event=EVENT, group=ARM, treated=1, tau=TAU)
 
 hr = fit1.table.loc[ARM]
 hr_adj = fit_adj.table.loc[ARM]
 hr_rob = fit_rob.table.loc[ARM]
-diff_weeks = rmd.iloc[0]
 pct = {g: arrested[g] / n[g] for g in (0, 1)}
+
+
+def hr_range(row: pd.Series) -> str:
+    """A hazard ratio with its confidence interval, in words."""
+    return fmt_ratio_range(row["hr"], row["hr_lower"], row["hr_upper"])
 
 
 def hr_measure(row: pd.Series, name: str) -> ek.Measure:
     return ek.Measure(
-        name, "", row["hr"], row["lower"], row["upper"], p=row["p"], kind="ratio", unit=""
+        name, "", row["hr"], row["hr_lower"], row["hr_upper"], p=row["p"], kind="ratio", unit=""
     )
 
 
@@ -78,10 +82,10 @@ secondary = [
     ek.Measure(
         "difference in weeks free of arrest",
         "",
-        diff_weeks["difference"],
-        diff_weeks["lower"],
-        diff_weeks["upper"],
-        p=diff_weeks["p"],
+        rmd.estimate,
+        rmd.lower,
+        rmd.upper,
+        p=rmd.p,
         good="higher",
         unit="weeks",
     ),
@@ -109,9 +113,9 @@ rp.summary(
     effect=(
         f"{per100(primary.estimate)} re-arrests per 100 men within a year "
         f"(95% confidence interval {range_words(primary.lower, primary.upper)}); "
-        f"hazard ratio {fmt_ratio_range(hr['hr'], hr['lower'], hr['upper'])}; on average "
-        f"{fmt_number(diff_weeks['difference'])} more weeks free of arrest in the first year "
-        f"({fmt_number(diff_weeks['lower'])} to {fmt_number(diff_weeks['upper'])})."
+        f"hazard ratio {hr_range(hr)}; on average {fmt_number(rmd.estimate)} more weeks free of "
+        "arrest in the first year "
+        f"({fmt_number(rmd.lower)} to {fmt_number(rmd.upper)})."
     ),
     rating=verdict.rating,
     cost=cfg.cost,
@@ -211,7 +215,7 @@ rp.show(
     ),
     rp.paragraph(
         f"A log-rank test of whether the two curves differ gives chi-squared "
-        f"{lr.statistic:.2f} on {lr.df:.0f} degree of freedom, {p_text(lr.p_value)}: "
+        f"{lr.statistic:.2f} on {lr.df:.0f} degree of freedom, {p_text(lr.p)}: "
         "on this test the trial does not quite exclude no difference in the timing of arrests."
     ),
 )
@@ -224,20 +228,20 @@ rp.show(
 # weeks gained and needs no assumption about the shape of the curves.
 
 # %%
-rm_show = rm.assign(group=rm["group"].map(LABELS))
+rm_show = rm.to_frame().assign(group=lambda t: t["group"].map(LABELS))
 rp.show(
     rp.table(
-        rm_show[["group", "rmst", "lower", "upper"]],
+        rm_show[["group", "estimate", "lower", "upper"]],
         caption=f"Average weeks free of arrest in the first {TAU:.0f} weeks (restricted mean)",
-        labels={"group": "Group", "rmst": "Weeks", "lower": "95% CI from", "upper": "to"},
-        formats={"rmst": "{:.1f}", "lower": "{:.1f}", "upper": "{:.1f}"},
+        labels={"group": "Group", "estimate": "Weeks", "lower": "95% CI from", "upper": "to"},
+        formats={"estimate": "{:.1f}", "lower": "{:.1f}", "upper": "{:.1f}"},
         disclosure=SDC,
     ),
     rp.paragraph(
-        f"Men given aid spent on average **{fmt_number(diff_weeks['difference'])} more weeks** "
+        f"Men given aid spent on average **{fmt_number(rmd.estimate)} more weeks** "
         f"of the first year free of arrest (95% confidence interval "
-        f"{fmt_number(diff_weeks['lower'])} to {fmt_number(diff_weeks['upper'])} weeks; "
-        f"{p_text(diff_weeks['p'])}). The interval includes "
+        f"{fmt_number(rmd.lower)} to {fmt_number(rmd.upper)} weeks; "
+        f"{p_text(rmd.p)}). The interval includes "
         "zero, so on this measure the trial cannot exclude no effect."
     ),
 )
@@ -260,8 +264,8 @@ hr_rows = pd.DataFrame(
             "The same, robust standard errors",
         ],
         "hr": [hr["hr"], hr_adj["hr"], hr_rob["hr"]],
-        "lower": [hr["lower"], hr_adj["lower"], hr_rob["lower"]],
-        "upper": [hr["upper"], hr_adj["upper"], hr_rob["upper"]],
+        "lower": [hr["hr_lower"], hr_adj["hr_lower"], hr_rob["hr_lower"]],
+        "upper": [hr["hr_upper"], hr_adj["hr_upper"], hr_rob["hr_upper"]],
         "p": [hr["p"], hr_adj["p"], hr_rob["p"]],
     }
 )
@@ -296,22 +300,19 @@ rp.show(
         disclosure=SDC,
     ),
     rp.paragraph(
-        "Without adjustment the hazard ratio is "
-        f"{fmt_ratio_range(hr['hr'], hr['lower'], hr['upper'])}; adjusted for age, race, work "
+        f"Without adjustment the hazard ratio is {hr_range(hr)}; adjusted for age, race, work "
         "experience, marital status, parole and prior convictions it is "
-        f"{fmt_ratio_range(hr_adj['hr'], hr_adj['lower'], hr_adj['upper'])}, and "
-        f"{fmt_ratio_range(hr_rob['hr'], hr_rob['lower'], hr_rob['upper'])} with robust "
-        "standard errors. The estimates agree in direction and size, as they should in a "
-        "randomised trial, but only some of the intervals exclude 1: the evidence on the "
-        "timing of arrests is as borderline as on the proportion re-arrested."
+        f"{hr_range(hr_adj)}, and {hr_range(hr_rob)} with robust standard errors. The estimates "
+        "agree in direction and size, as they should in a randomised trial, but only some of the "
+        "intervals exclude 1: the evidence on the timing of arrests is as borderline as on the "
+        "proportion re-arrested."
     ),
     rp.forest_figure(
         fit_adj.table,
         labels=TERM_LABELS,
         caption="Hazard ratios from the adjusted Cox model, with 95% confidence intervals.",
         alt=(
-            "Forest plot of hazard ratios. Financial aid "
-            f"{fmt_ratio_range(hr_adj['hr'], hr_adj['lower'], hr_adj['upper'])}; each year of "
+            f"Forest plot of hazard ratios. Financial aid {hr_range(hr_adj)}; each year of "
             f"age {ratio(fit_adj.table.loc['age', 'hr'])}; each prior conviction "
             f"{ratio(fit_adj.table.loc['prio', 'hr'])}; the intervals for race, work experience, "
             "marriage and parole all include 1."

@@ -37,7 +37,7 @@ def simulate(n_treated: int, n_control: int, seed: int = 1) -> pd.DataFrame:
     shift = 0.5 * treated
     df = pd.DataFrame(
         {
-            "treated": treated,
+            "treated": treated,  # coded 0/1: the calls below pass group="treated", treated=1
             "age": rng.normal(32 + 3 * shift, 9),
             "prior_offences": rng.poisson(1.5 + shift),
             "risk_score": rng.normal(shift, 1.0),
@@ -63,23 +63,24 @@ def run(n_treated: int, n_control: int) -> None:
     covs = ["age", "prior_offences", "risk_score", "female"]
     ps = timed(
         "propensity_score (statsmodels GLM)",
-        lambda: mt.propensity_score(df, treatment="treated", covariates=covs),
+        lambda: mt.propensity_score(df, group="treated", treated=1, covariates=covs),
     )
     d = ps.scores.to_numpy()
     m1 = timed(
         "match 1:1, no replacement, order largest",
-        lambda: mt.match(df, treatment="treated", covariates=covs, distance=d),
+        lambda: mt.match(df, group="treated", treated=1, covariates=covs, distance=d),
     )
     print(f"    matched treated: {int(m1.counts.loc['matched', 'treated']):,}")
     timed(
         "match 1:2, no replacement",
-        lambda: mt.match(df, treatment="treated", covariates=covs, distance=d, ratio=2),
+        lambda: mt.match(df, group="treated", treated=1, covariates=covs, distance=d, ratio=2),
     )
     mc = timed(
         "match 1:1, caliper 0.2 SD of logit",
         lambda: mt.match(
             df,
-            treatment="treated",
+            group="treated",
+            treated=1,
             covariates=covs,
             distance=ps.linear_predictor,
             caliper=0.2,
@@ -88,28 +89,32 @@ def run(n_treated: int, n_control: int) -> None:
     print(f"    matched treated within caliper: {int(mc.counts.loc['matched', 'treated']):,}")
     timed(
         "match 1:1, exact on court (5 cells)",
-        lambda: mt.match(df, treatment="treated", covariates=covs, distance=d, exact="court"),
+        lambda: mt.match(
+            df, group="treated", treated=1, covariates=covs, distance=d, exact="court"
+        ),
     )
     timed(
         "match 1:1, order random",
         lambda: mt.match(
-            df, treatment="treated", covariates=covs, distance=d, order="random", rng=1
+            df, group="treated", treated=1, covariates=covs, distance=d, order="random", rng=1
         ),
     )
     timed(
         "match 1:3 with replacement (vectorised)",
         lambda: mt.match(
-            df, treatment="treated", covariates=covs, distance=d, ratio=3, replace=True
+            df, group="treated", treated=1, covariates=covs, distance=d, ratio=3, replace=True
         ),
     )
     timed(
         "match 1:1 including the propensity-score fit",
-        lambda: mt.match(df, treatment="treated", covariates=covs),
+        lambda: mt.match(df, group="treated", treated=1, covariates=covs),
     )
     timed("balance table after 1:1 matching", m1.balance)
     timed(
         "weight (ATE, trimmed at 99th percentile)",
-        lambda: mt.weight(df, treatment="treated", covariates=covs, estimand="ATE", trim=0.99),
+        lambda: mt.weight(
+            df, group="treated", treated=1, covariates=covs, estimand="ATE", trim=0.99
+        ),
     )
     timed(
         "matched_rate_difference (cluster-robust)",
@@ -120,7 +125,7 @@ def run(n_treated: int, n_control: int) -> None:
     df2 = df.iloc[perm]
     m2 = timed(
         "match 1:1 on shuffled rows (check)",
-        lambda: mt.match(df2, treatment="treated", covariates=covs, distance=d[perm]),
+        lambda: mt.match(df2, group="treated", treated=1, covariates=covs, distance=d[perm]),
     )
     a = set(zip(m1.pairs["treated"], m1.pairs["control"], strict=True))
     b = set(zip(m2.pairs["treated"], m2.pairs["control"], strict=True))

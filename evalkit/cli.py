@@ -28,6 +28,9 @@ from typing import Any, TextIO
 from evalkit._version import __version__
 from evalkit.errors import EvalkitError, redact
 from evalkit.report._base import INTERRUPTED, SCRATCH, BuildError, unwritable
+from evalkit.report.jdl_options import INPUTS as JDL_INPUTS
+from evalkit.report.jdl_options import add_arguments as add_jdl_arguments
+from evalkit.report.jdl_options import from_command_line as jdl_options_of
 
 __all__ = ["main"]
 
@@ -355,75 +358,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog='UK exports: --date-format %d/%m/%Y --columns "Person ID=person_id,'
         'Release Date=index_date,Group=group,Offence Date=offence_date,..."',
     )
-    j.add_argument("--people", required=True, metavar="P", help="people table (one row a person)")
-    j.add_argument("--offences", required=True, metavar="O", help="offence table")
-    j.add_argument("--custody", metavar="C", help="custody spells table (optional)")
-    j.add_argument("--deaths", metavar="D", help="deaths table (optional)")
-    j.add_argument("--out", metavar="DIR", default="jdl-report", help="output folder")
-    j.add_argument(
-        "--programme",
-        metavar="LABEL",
-        default="programme",
-        help="value of the people table's group column for the programme (default: programme)",
-    )
-    j.add_argument(
-        "--comparison",
-        metavar="LABEL",
-        default="comparison",
-        help="value of the group column for the comparison group (default: comparison)",
-    )
-    j.add_argument(
-        "--data-date",
-        metavar="YYYY-MM-DD",
-        help="date of the extract (default: the latest disposal date in the offence table)",
-    )
-    j.add_argument(
-        "--covariates",
-        metavar="A,B,...",
-        help="people-table columns to match on (default: those of known meaning present: "
-        "age, sex, prior_offences, sentence_length_days, ethnicity, offence_type, ogrs_score; "
-        "'' for none)",
-    )
-    j.add_argument(
-        "--columns",
-        metavar="'Header=name,...'",
-        help="map the files' headers to evalkit's names, e.g. \"Person ID=person_id\" "
-        "(one mapping for all the files)",
-    )
-    j.add_argument(
-        "--date-format",
-        metavar="FMT",
-        help="how dates are written, e.g. %%d/%%m/%%Y (UK, day first); 'excel' for Excel serial "
-        "day numbers; ISO dates (2024-03-02) need nothing",
-    )
-    j.add_argument(
-        "--na-values",
-        metavar="V,...",
-        help="further values meaning missing, e.g. NULL,- (empty, NA and NULL always do)",
-    )
-    j.add_argument("--title", metavar="T", help="report title (default: a generic one)")
-    j.add_argument("--scheme", metavar="S", help="name of the scheme evaluated")
-    j.add_argument(
-        "--area", metavar="A", help="where the scheme ran, e.g. a police force area (in the title)"
-    )
-    j.add_argument(
-        "--synthetic",
-        action="store_true",
-        help="label the report as built on synthetic data (automatic when the input files carry "
-        "evalkit's synthetic-data marker)",
-    )
-    j.add_argument(
-        "--replace",
-        action="store_true",
-        help="match with replacement (a comparison person can be matched to several programme "
-        "members): for a comparison pool not much larger than the programme group",
-    )
-    j.add_argument(
-        "--labels",
-        metavar="'column=Label,...'",
-        help='words for the characteristics in the report, e.g. "prior_offences=Previous '
-        'offences,sex[F]=Women" (known columns have readable defaults)',
-    )
+    add_jdl_arguments(j)
     return parser
 
 
@@ -525,14 +460,10 @@ def _cmd_build(args: argparse.Namespace, root: Path, out: TextIO, err: TextIO) -
 
 
 def _cmd_jdl(args: argparse.Namespace, root: Path, out: TextIO, err: TextIO) -> int:
-    paths = {"people": args.people, "offences": args.offences}
-    if args.custody:
-        paths["custody"] = args.custody
-    if args.deaths:
-        paths["deaths"] = args.deaths
-    for table, p in paths.items():
-        if not Path(p).is_file():
-            raise UsageError(f"--{table}: no such file: {p}")
+    for table in JDL_INPUTS:
+        given = getattr(args, table)
+        if given and not Path(given).is_file():
+            raise UsageError(f"--{table}: no such file: {given}")
     _check_out(args.out, "the report")
     from evalkit.report import jdl
 
@@ -544,39 +475,10 @@ def _cmd_jdl(args: argparse.Namespace, root: Path, out: TextIO, err: TextIO) -> 
             file=err,
         )
         return EXIT_FAILED
-    from evalkit.io import parse_column_mapping
-
-    labels = jdl.parse_labels(args.labels) if args.labels else None
-    reader: dict[str, object] = {}
-    if args.columns:
-        reader["columns"] = parse_column_mapping(args.columns)
-    if args.date_format:
-        reader["date_format"] = args.date_format
-    if args.na_values:
-        reader["na_values"] = [v.strip() for v in args.na_values.split(",") if v.strip()]
-    covariates = (
-        None
-        if args.covariates is None
-        else [c.strip() for c in args.covariates.split(",") if c.strip()]
-    )
+    paths, out_dir, options = jdl_options_of(args)
     progress = _Progress(err, args.quiet)
     started = time.perf_counter()
-    target = jdl.run_jdl(
-        {k: Path(v) for k, v in paths.items()},
-        Path(args.out),
-        data_date=args.data_date,
-        title=args.title,
-        scheme=args.scheme or "",
-        area=args.area or "",
-        synthetic=args.synthetic,
-        replace=args.replace,
-        labels=labels,
-        programme=args.programme,
-        comparison=args.comparison,
-        covariates=covariates,
-        reader=reader,
-        progress=progress,
-    )
+    target = jdl.run_jdl(paths, out_dir, **options, progress=progress)
     progress.finish("jdl", True, time.perf_counter() - started)
     print(f"wrote {target}", file=out)
     return EXIT_OK

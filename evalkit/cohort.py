@@ -11,7 +11,6 @@ interval merging): a million people and a few million offences take seconds.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -19,10 +18,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evalkit.errors import DataWarning, InputError
+from evalkit._ids import _check_same_id_kind, _id_kind, _positions, _unknown_people
+from evalkit._options import check_choice
+from evalkit.errors import InputError
 from evalkit.io import REQUIRED_COLUMNS, read_table
 from evalkit.schema import (
-    check_choice,
     check_dates,
     check_no_missing,
     check_unique,
@@ -297,7 +297,7 @@ def proven_reoffending(
     """
     f_days = _whole_days(follow_up_days, "follow_up_days", minimum=1)
     w_days = _whole_days(waiting_days, "waiting_days", minimum=0)
-    check_choice(at_risk, "at_risk", AT_RISK_CHOICES)
+    at_risk = check_choice(at_risk, "at_risk", AT_RISK_CHOICES)
     proven_codes = _codes(proven_disposals, "proven_disposals")
     other_codes = _codes(other_disposals, "other_disposals", allow_empty=True)
     both = sorted(set(proven_codes) & set(other_codes))
@@ -322,9 +322,7 @@ def proven_reoffending(
             table="people",
         )
 
-    _check_table(offences, "offences", allow_empty=True)
-    off_day = _days(check_dates(offences, "offence_date", table="offences", id_col="person_id"))
-    disp_day = _days(check_dates(offences, "disposal_date", table="offences", id_col="person_id"))
+    off_day, disp_day = _date_pair(offences, "offences", "offence_date", "disposal_date")
     check_no_missing(offences, "disposal", table="offences", id_col="person_id")
     disposal = offences["disposal"]
     known = disposal.isin(proven_codes + other_codes).to_numpy()
@@ -338,28 +336,10 @@ def proven_reoffending(
             row_ids(offences, ~known, "person_id"),
             table="offences",
         )
-    early = disp_day < off_day
-    if early.any():
-        raise InputError(
-            "disposal_date",
-            "is before the offence_date",
-            row_ids(offences, early, "person_id"),
-            table="offences",
-        )
     _check_same_id_kind(people, offences, "offences")
 
     if custody is not None:
-        _check_table(custody, "custody", allow_empty=True)
-        c_start = _days(check_dates(custody, "start", table="custody", id_col="person_id"))
-        c_end = _days(check_dates(custody, "end", table="custody", id_col="person_id"))
-        backwards = c_end < c_start
-        if backwards.any():
-            raise InputError(
-                "end",
-                "is before start",
-                row_ids(custody, backwards, "person_id"),
-                table="custody",
-            )
+        c_start, c_end = _date_pair(custody, "custody", "start", "end")
         _check_same_id_kind(people, custody, "custody")
     if deaths is not None:
         _check_table(deaths, "deaths", allow_empty=True)
@@ -636,6 +616,21 @@ def _days(dates: pd.Series) -> np.ndarray:
     return dates.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]").astype(np.int64)
 
 
+def _date_pair(
+    df: pd.DataFrame, table: str, first: str, second: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Two date columns of a table as day numbers, the second never before the first."""
+    _check_table(df, table, allow_empty=True)
+    a = _days(check_dates(df, first, table=table, id_col="person_id"))
+    b = _days(check_dates(df, second, table=table, id_col="person_id"))
+    backwards = b < a
+    if backwards.any():
+        raise InputError(
+            second, f"is before the {first}", row_ids(df, backwards, "person_id"), table=table
+        )
+    return a, b
+
+
 def _check_table(df: Any, table: str, *, allow_empty: bool) -> None:
     """A DataFrame with the table's required columns and no missing ``person_id``."""
     if not isinstance(df, pd.DataFrame):
@@ -655,128 +650,6 @@ def _check_table(df: Any, table: str, *, allow_empty: bool) -> None:
             row_ids(df, minority),
             table=table,
         )
-
-
-def _id_kind(s: pd.Series) -> str | None:
-    """``"number"`` or ``"text"`` for identifier columns; ``None`` if neither is clear."""
-    kind = pd.api.types.infer_dtype(s, skipna=True)
-    if kind in ("integer", "floating", "mixed-integer-float", "decimal"):
-        return "number"
-    if kind == "string":
-        return "text"
-    return None
-
-
-def _check_same_id_kind(people: pd.DataFrame, other: pd.DataFrame, table: str) -> None:
-    """Identifiers stored as numbers in one table and text in another would never match."""
-    if len(other) == 0:
-        return
-    a, b = _id_kind(people["person_id"]), _id_kind(other["person_id"])
-    if a is not None and b is not None and a != b:
-        raise InputError(
-            "person_id",
-            f"holds {b} but person_id in people holds {a}; identifiers would never match "
-            "(convert one of them, e.g. .astype(str))",
-            table=table,
-        )
-
-
-def _positions(ids: pd.Series, other: pd.Series) -> np.ndarray:
-    """Row position in ``ids`` (unique) of each value of ``other``; −1 where it is absent.
-
-    One ``pandas.factorize`` of both columns together: with Arrow-backed text identifiers
-    this avoids converting millions of strings to Python objects.
-    """
-    if len(other) == 0:
-        return np.empty(0, dtype=np.intp)
-    codes, uniques = pd.factorize(pd.concat([ids, other], ignore_index=True))
-    lookup = np.full(len(uniques), -1, dtype=np.intp)
-    lookup[codes[: len(ids)]] = np.arange(len(ids))
-    return lookup[codes[len(ids) :]]
-
-
-def _unknown_people(ids: pd.Series, other: pd.DataFrame, unknown: np.ndarray, table: str) -> None:
-    """Warn about rows of ``other`` whose ``person_id`` is not in the people table.
-
-    The rows stay excluded (and counted in the flow): ids are compared exactly, never
-    normalised. The warning counts them, shows up to five with their positions and names a
-    likely cause (:func:`_unknown_id_cause`). An offences table of which not one row matches a
-    person is an :class:`InputError`: the cohort would show no reoffending at all.
-    """
-    n_unknown = int(np.count_nonzero(unknown))
-    if n_unknown == 0:
-        return
-    cause = _unknown_id_cause(ids, other["person_id"][unknown])
-    rows = row_ids(other, unknown, "person_id")
-    if table == "offences" and n_unknown == len(other):
-        raise InputError(
-            "person_id",
-            "no offence matches any person in the people table "
-            f"(none of the {n_unknown} rows has a person_id found there; ids are compared "
-            f"exactly) (likely cause: {cause})",
-            rows,
-            table=table,
-        )
-    what = {"offences": "offence", "custody": "custody spell", "deaths": "death"}[table]
-    verb = "has" if n_unknown == 1 else "have"
-    rule = (
-        f"{n_unknown} of {len(other)} {what} rows {verb} a person_id that is not in the people "
-        "table and are not counted (cohort.flow step 'unknown_person'; ids are compared "
-        f"exactly); likely cause: {cause}"
-    )
-    warnings.warn(str(InputError("person_id", rule, rows, table=table)), DataWarning, stacklevel=3)
-
-
-def _unknown_id_cause(ids: pd.Series, unknown: pd.Series) -> str:
-    """Why ids in ``unknown`` (none of them in ``ids``) may fail to match, in words.
-
-    Vectorised on the distinct unknown ids: an id whose text with surrounding spaces removed
-    matches a person's (whitespace); whose case-folded text matches (letter case); or which is
-    the same number as a person's id ('007' and '7', '7.0' and '7', 7 and '7': number format).
-    """
-    codes, uniques = pd.factorize(unknown)
-    u_text = pd.Series(uniques, dtype=object).astype(str)
-    p_text = pd.Series(ids.to_numpy(), dtype=object).astype(str)
-    u_strip, p_strip = u_text.str.strip(), p_text.str.strip()
-    loose = _isin(u_strip.str.casefold(), p_strip.str.casefold())
-    number = np.zeros(len(uniques), dtype=bool)
-    space = case = number
-    if loose.any():  # which difference: type (7 and '7'), spaces, or letter case
-        number = loose & _isin(u_text, p_text)
-        space = loose & ~number & _isin(u_strip, p_strip)
-        case = loose & ~number & ~space
-    if not loose.all():
-        u_num = pd.to_numeric(u_strip, errors="coerce")
-        if u_num.notna().any():
-            number = number | (~loose & _isin(u_num, pd.to_numeric(p_strip, errors="coerce")))
-    causes = []
-    for flag, words in (
-        (space, "surrounding spaces ({} a person once spaces are stripped)"),
-        (case, "letter case ({} a person when upper and lower case are treated alike)"),
-        (number, "number format ({} a person as numbers, e.g. '007' and '7', or '7.0' and '7')"),
-    ):
-        n_rows = int(np.count_nonzero(flag[codes]))
-        if n_rows:
-            causes.append(words.format("1 row matches" if n_rows == 1 else f"{n_rows} rows match"))
-    if not causes:
-        return (
-            "people missing from the people table (no difference of spaces, letter case or "
-            "number format explains these ids)"
-        )
-    return ", and ".join(causes)
-
-
-def _isin(values: pd.Series, other: pd.Series) -> np.ndarray:
-    """Whether each of ``values`` is among ``other`` (missing values never are).
-
-    One ``pandas.factorize`` of both (as :func:`_positions`): ``Series.isin`` on Arrow-backed
-    text converts every value of ``other`` to a Python object: tens of seconds on a million.
-    """
-    codes, uniques = pd.factorize(pd.concat([other, values], ignore_index=True))
-    seen = np.zeros(len(uniques) + 1, dtype=bool)  # the last slot takes code -1 (missing)
-    seen[codes[: len(other)]] = True
-    seen[-1] = False
-    return seen[codes[len(other) :]]
 
 
 def _merge_spells(

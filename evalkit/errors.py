@@ -67,6 +67,9 @@ class InputError(EvalkitError, ValueError):
         also carries the rows' positions.
     table
         Name of the input table (``"people"``, ``"offences"``, ``"data"``…), shown in the message.
+    argument
+        ``True`` when ``column`` names a function argument (an option such as ``conf_level``)
+        rather than a column: the message then reads ``argument 'conf_level': …``.
 
     Attributes
     ----------
@@ -89,6 +92,7 @@ class InputError(EvalkitError, ValueError):
         rows: Iterable[Any] | None = None,
         *,
         table: str | None = None,
+        argument: bool = False,
     ) -> None:
         all_rows = [] if rows is None else list(rows)
         positions = getattr(rows, "positions", None)
@@ -96,11 +100,18 @@ class InputError(EvalkitError, ValueError):
         self.column = column
         self.rule = rule
         self.table = table
+        self.argument = argument
         self.n_rows = len(all_rows)
         self.rows = all_rows[:MAX_ROWS_SHOWN]
         self.positions = None if positions is None else list(positions[:MAX_ROWS_SHOWN])
         where = f" in {table}" if table else ""
-        subject = f"column '{column}'{where}" if column is not None else (table or "input")
+        if argument:
+            subject = f"argument '{column}'"
+        elif column is not None:
+            subject = f"column '{column}'{where}"
+        else:
+            subject = table or "input"
+
         msg = f"{subject}: {rule}"
         if self.n_rows:
             more = (

@@ -43,20 +43,20 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from evalkit._design import two_groups
+from evalkit._inference import DiffOfMeans, critical, diff_of_means_cr1, p_two_sided
+from evalkit._options import check_choice, check_conf_level
 from evalkit.errors import DesignError, InputError
 from evalkit.proportions import rate_difference
+from evalkit.results import Result
 from evalkit.schema import (
-    check_choice,
     check_event,
     check_frame,
-    check_level,
-    check_no_missing,
     check_numeric,
     check_unique,
     require_columns,
@@ -98,7 +98,8 @@ TABLE_COLUMNS = (
     "outcome",
     "programme",
     "comparison",
-    "difference",
+    "estimate",
+    "se",
     "lower",
     "upper",
     "p",
@@ -111,26 +112,13 @@ TABLE_COLUMNS = (
     "method",
 )
 
-_RULE_30 = (
-    f"fewer than {JDL_MIN_REOFFENDERS} people in the programme group committed a proven reoffence"
-)
-_RULE_NP = (
-    f"fewer than {JDL_MIN_NP} people in the programme group did not commit a proven reoffence "
-    f"(n·(1 − p) below {JDL_MIN_NP})"
-)
-_MORE_PEOPLE = (
-    "More people would need to be available for analysis to determine the direction of the "
-    "difference; this should not be taken to mean that the support has no effect."
-)
-
-
 # --------------------------------------------------------------------------------------------
 # Result
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class JDLResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class JDLResult(Result):
     """The Justice Data Lab outcome set for one programme group and its comparison group.
 
     Attributes
@@ -145,9 +133,13 @@ class JDLResult:
             The measure in each group: a proportion (0.31, not 31%), reoffences per person, or
             mean days from the index date to the first proven reoffence among reoffenders.
             Weighted means when ``weights`` was given.
-        ``difference``, ``lower``, ``upper``
-            Programme minus comparison, with its confidence interval (NaN when it cannot be
-            estimated, e.g. fewer than two reoffenders in a group for ``days_to_first``).
+        ``estimate``, ``lower``, ``upper``
+            The difference, programme minus comparison, with its confidence interval (NaN
+            when it cannot be estimated, e.g. fewer than two reoffenders in a group for
+            ``days_to_first``).
+        ``se``
+            Standard error of the difference (NaN for the rate's score intervals, which are
+            not estimate ± z·se).
         ``p``
             Two-sided p-value of no difference (see ``method``).
         ``n_programme``, ``n_comparison``
@@ -172,20 +164,22 @@ class JDLResult:
         points), frequencies to two decimals, days whole, p to three decimals; text columns.
     conf_level
         Confidence level of the intervals; the significance level is ``1 − conf_level``.
-    programme_label, comparison_label
-        The group labels compared.
+    treated_label, control_label
+        The labels in ``group`` of the programme group and of the comparison group.
     weighted
         True when weights or clusters were used (robust standard errors, normal intervals).
     rate_method
         Interval method for the rate (``"newcombe"``, ``"miettinen-nurminen"`` or ``"welch"``).
     """
 
+    _title: ClassVar[str] = "Justice Data Lab outcome set"
+
     table: pd.DataFrame
     sentences: Mapping[str, str]
     display: pd.DataFrame
     conf_level: float
-    programme_label: Any
-    comparison_label: Any
+    treated_label: Any
+    control_label: Any
     weighted: bool
     rate_method: str
     rules: Mapping[str, int] = field(
@@ -199,8 +193,13 @@ class JDLResult:
     )
 
     def to_frame(self) -> pd.DataFrame:
-        """A copy of :attr:`table`."""
+        """The headline table: a copy of :attr:`table`."""
         return self.table.copy()
+
+    def _describe(self) -> list[str]:
+        rate = self.table.iloc[0]  # the rate comes first
+        effect = [f"rate_{k}={float(rate[k]):.4g}" for k in ("estimate", "lower", "upper")]
+        return [*effect, *super()._describe()]
 
     def _repr_html_(self) -> str:
         level = f"{100 * self.conf_level:g}%"
@@ -209,8 +208,8 @@ class JDLResult:
             for k, s in self.sentences.items()
         )
         return (
-            f"<p>Justice Data Lab outcome set: {html.escape(str(self.programme_label))} "
-            f"versus {html.escape(str(self.comparison_label))} ({level} confidence intervals"
+            f"<p>Justice Data Lab outcome set: {html.escape(str(self.treated_label))} "
+            f"versus {html.escape(str(self.control_label))} ({level} confidence intervals"
             f"{', weighted' if self.weighted else ''}).</p>"
             + self.display.to_html(index=False)
             + f"<ul>{items}</ul>"
@@ -222,69 +221,23 @@ class JDLResult:
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Diff:
-    programme: float
-    comparison: float
-    difference: float
-    lower: float
-    upper: float
-    p: float
-
-
-_NAN_DIFF = _Diff(math.nan, math.nan, math.nan, math.nan, math.nan, math.nan)
-
-
-def _welch(x1: np.ndarray, x0: np.ndarray, level: float) -> _Diff:
+def _welch(x1: np.ndarray, x0: np.ndarray, level: float) -> DiffOfMeans:
     """Welch's unequal-variance t interval and test for a difference of two means."""
     n1, n0 = len(x1), len(x0)
     m1 = float(x1.mean()) if n1 else math.nan
     m0 = float(x0.mean()) if n0 else math.nan
-    if n1 < 2 or n0 < 2:
-        return _Diff(m1, m0, m1 - m0, math.nan, math.nan, math.nan)
-    a1 = float(x1.var(ddof=1)) / n1
-    a0 = float(x0.var(ddof=1)) / n0
-    se2 = a1 + a0
     diff = m1 - m0
-    if se2 <= 0.0:  # no variation in either group: no interval, no test
-        return _Diff(m1, m0, diff, math.nan, math.nan, math.nan)
+    a1 = float(x1.var(ddof=1)) / n1 if n1 >= 2 else math.nan
+    a0 = float(x0.var(ddof=1)) / n0 if n0 >= 2 else math.nan
+    se2 = a1 + a0
+    if not se2 > 0.0:  # fewer than two in a group, or no variation: no interval, no test
+        return DiffOfMeans(m1, m0, diff, math.nan, math.nan, math.nan, math.nan)
     df = se2 * se2 / (a1 * a1 / (n1 - 1) + a0 * a0 / (n0 - 1))
     se = math.sqrt(se2)
-    crit = float(stats.t.ppf(0.5 + level / 2, df))
-    p = float(2 * stats.t.sf(abs(diff) / se, df))
-    return _Diff(m1, m0, diff, diff - crit * se, diff + crit * se, p)
-
-
-def _robust(y: np.ndarray, z: np.ndarray, w: np.ndarray, codes: np.ndarray, level: float) -> _Diff:
-    """Weighted difference of means with a cluster-robust (CR1) standard error.
-
-    The slope of the weighted least-squares regression of ``y`` on ``[1, z]`` is the difference
-    of the weighted group means; its sandwich variance with clusters ``codes`` is
-    ``c · Σ_g (Σ_{i∈g} ψ_i)²`` with influence ψ_i = w_i e_i (z_i/W₁ − (1 − z_i)/W₀), residuals
-    e_i from the group means, W₁ and W₀ the group weight totals, and the small-sample factor
-    c = G/(G − 1) · (N − 1)/(N − 2) (``sandwich::vcovCL``'s default ``HC1``; with one row per
-    cluster it is HC1).
-    """
-    on = z == 1
-    w1, w0 = float(w[on].sum()), float(w[~on].sum())
-    m1 = float((w * y)[on].sum() / w1) if w1 > 0 else math.nan
-    m0 = float((w * y)[~on].sum() / w0) if w0 > 0 else math.nan
-    diff = m1 - m0
-    n = len(y)
-    _, codes = np.unique(codes, return_inverse=True)
-    g = int(codes.max()) + 1 if n else 0
-    if w1 <= 0 or w0 <= 0 or g < 2 or n < 3:
-        return _Diff(m1, m0, diff, math.nan, math.nan, math.nan)
-    e = y - np.where(on, m1, m0)
-    psi = w * e * np.where(on, 1.0 / w1, -1.0 / w0)
-    s = np.bincount(codes, weights=psi, minlength=g)
-    var = g / (g - 1) * (n - 1) / (n - 2) * float(np.dot(s, s))
-    if not var > 0:
-        return _Diff(m1, m0, diff, math.nan, math.nan, math.nan)
-    se = math.sqrt(var)
-    crit = float(stats.norm.ppf(0.5 + level / 2))
-    p = float(2 * stats.norm.sf(abs(diff) / se))
-    return _Diff(m1, m0, diff, diff - crit * se, diff + crit * se, p)
+    half = critical(level, df) * se
+    return DiffOfMeans(
+        m1, m0, diff, se, diff - half, diff + half, float(p_two_sided(diff / se, df))
+    )
 
 
 def _pearson_p(x1: int, n1: int, x0: int, n0: int) -> float:
@@ -297,197 +250,35 @@ def _pearson_p(x1: int, n1: int, x0: int, n0: int) -> float:
     var = pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n0)
     if var <= 0.0:
         return 1.0
-    return float(2 * stats.norm.sf(abs(x1 / n1 - x0 / n0) / math.sqrt(var)))
+    return float(p_two_sided((x1 / n1 - x0 / n0) / math.sqrt(var)))
 
 
-# --------------------------------------------------------------------------------------------
-# Wording
-# --------------------------------------------------------------------------------------------
+def _cluster_codes(
+    df: pd.DataFrame, cluster: str, use: np.ndarray, id_col: str | None
+) -> np.ndarray:
+    """Cluster codes of the rows; a cluster must be known for every row with positive weight.
 
-
-def _whole(x: float) -> int:
-    """``|x|`` rounded half away from zero to a whole number (published-statistics rounding)."""
-    return math.floor(abs(x) + 0.5)
-
-
-def _two_dp(x: float) -> str:
-    v = math.floor(abs(x) * 100 + 0.5) / 100
-    sign = "-" if x < 0 and v > 0 else ""
-    return f"{sign}{v:.2f}"
-
-
-def _signed_whole(x: float) -> str:
-    v = _whole(x)
-    return f"-{v}" if x < 0 and v > 0 else f"{v}"
-
-
-_SINGULAR = {"people": "person", "proven reoffences": "proven reoffence", "days": "day"}
-
-
-def _up_to(x: int, unit: str) -> str:
-    """``by up to 12 people``; ``by up to 1 person``; ``by less than 1 person``."""
-    if x < 1:
-        return f"by less than 1 {_SINGULAR[unit]}"
-    return f"by up to {x} {_SINGULAR[unit] if x == 1 else unit}"
-
-
-def _between(a: int, b: int) -> str:
-    return f"about {a}" if a == b else f"between {a} and {b}"
-
-
-_SUBJECT = {
-    "rate": "people",
-    "frequency": "proven reoffences",
-    "days_to_first": "days",
-}
-
-
-def _sentence(outcome: str, row: Mapping[str, Any]) -> str:
-    """The JDL-style sentence for one outcome row of the table."""
-    lo, up = row["lower"], row["upper"]
-    scale = 1.0 if outcome == "days_to_first" else 100.0
-    if not row["shown"]:
-        if outcome == "days_to_first":
-            return (
-                "Time to the first proven reoffence is not reported as a result: "
-                f"{row['reason']}, too few for a reliable comparison (the Justice Data Lab "
-                f"requires at least {JDL_MIN_REOFFENDERS})."
+    After matching with replacement ``subclass`` is missing for everyone (a person can be in
+    several matched sets); the error then says what to use instead.
+    """
+    miss = df[cluster].isna().to_numpy() & use
+    if miss.any():
+        if miss.sum() == use.sum():
+            person = (
+                f"cluster={id_col!r}"
+                if id_col is not None and id_col in df.columns
+                else "clustering on a person identifier"
             )
-        what = (
-            "the proportion of people who committed a proven reoffence"
-            if outcome == "rate"
-            else "the number of proven reoffences"
-        )
-        minimum = (
-            f"at least {JDL_MIN_REOFFENDERS} reoffenders"
-            if row["reason"] == _RULE_30
-            else f"at least {JDL_MIN_NP} people who did not reoffend"
-        )
-        return (
-            f"The analysis cannot report a difference in {what}: {row['reason']}, and the "
-            f"Justice Data Lab requires {minimum} in the programme group before it reports one. "
-            + _MORE_PEOPLE
-        )
-    if not (np.isfinite(lo) and np.isfinite(up)):
-        return (
-            "The analysis is inconclusive: the difference could not be estimated from these "
-            "data (too few people, or no variation, in a group)."
-        )
-    if row["significant"]:
-        near, far = (up, lo) if up < 0 else (lo, up)
-        rng = _between(_whole(scale * near), _whole(scale * far))
-        if outcome == "rate":
-            word = "fewer" if up < 0 else "more"
-            return (
-                f"For every 100 people who received support, {rng} {word} people committed a "
-                "proven reoffence during the one-year period than would have without support."
+            raise InputError(
+                cluster,
+                "has no value for anyone with a positive weight. After matching with "
+                "replacement a person can belong to several matched sets, so the matched data "
+                "have no single set per person: use cluster=None (robust standard errors by "
+                f"person, with the matching weights), which is the same as {person}",
+                table="data",
             )
-        if outcome == "frequency":
-            word = "fewer" if up < 0 else "more"
-            return (
-                f"For every 100 people who received support, {rng} {word} proven reoffences "
-                "were committed during the one-year period than would have been without support."
-            )
-        word = "earlier" if up < 0 else "later"
-        return (
-            "Among people who received support and committed a proven reoffence during the "
-            f"one-year period, the first proven reoffence came {rng} days {word} on average "
-            "than it would have without support."
-        )
-    # inconclusive: give the range in the JDL's "lower by up to …, or higher by up to …" form
-    unit = _SUBJECT[outcome]
-    if outcome == "days_to_first":
-        lead = (
-            "among people who received support and committed a proven reoffence during the "
-            "one-year period, the average time to the first proven reoffence could be"
-        )
-        down, upw = "shorter", "longer"
-    else:
-        what = (
-            "the number of people who committed a proven reoffence"
-            if outcome == "rate"
-            else "the number of proven reoffences committed"
-        )
-        lead = (
-            f"for every 100 people who received support, {what} during the one-year period could be"
-        )
-        down, upw = "lower", "higher"
-    if lo <= 0 <= up:
-        span = (
-            f"{down} {_up_to(_whole(scale * lo), unit)} or {upw} "
-            f"{_up_to(_whole(scale * up), unit)} than without support"
-        )
-    else:  # rare: interval and test disagree (p above the level, interval excludes zero)
-        word = down if up < 0 else upw
-        near, far = (up, lo) if up < 0 else (lo, up)
-        span = (
-            f"{word} by {_between(_whole(scale * near), _whole(scale * far))} {unit}, but the "
-            f"test of no difference gives p = {row['p']:.3f}"
-        )
-    return f"The analysis is inconclusive: {lead} {span}. " + _MORE_PEOPLE
-
-
-def _fmt_p(p: float) -> str:
-    if not np.isfinite(p):
-        return "–"
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
-
-
-def _display(table: pd.DataFrame) -> pd.DataFrame:
-    rows = []
-    for _, r in table.iterrows():
-        o = r["outcome"]
-        if o == "rate":
-
-            def pct(x: float) -> str:
-                return "–" if not np.isfinite(x) else f"{_whole(100 * x)}%"
-
-            def pts(x: float) -> str:
-                return "–" if not np.isfinite(x) else _signed_whole(100 * x)
-
-            prog, comp, diff = pct(r["programme"]), pct(r["comparison"]), pts(r["difference"])
-            rng = f"{pts(r['lower'])} to {pts(r['upper'])}"
-            unit = "percentage points"
-        elif o == "frequency":
-
-            def dec(x: float) -> str:
-                return "–" if not np.isfinite(x) else _two_dp(x)
-
-            prog, comp, diff = dec(r["programme"]), dec(r["comparison"]), dec(r["difference"])
-            rng = f"{dec(r['lower'])} to {dec(r['upper'])}"
-            unit = "reoffences per person"
-        else:
-
-            def day(x: float) -> str:
-                return "–" if not np.isfinite(x) else _signed_whole(x)
-
-            prog, comp, diff = day(r["programme"]), day(r["comparison"]), day(r["difference"])
-            rng = f"{day(r['lower'])} to {day(r['upper'])}"
-            unit = "days"
-        if "–" in rng:
-            rng = "–"
-        if not r["shown"]:
-            few = "reoffenders" if r["reason"] == _RULE_30 else "non-reoffenders"
-            result = f"not reported: too few {few}"
-        elif r["significant"]:
-            result = "significant: " + ("lower" if r["difference"] < 0 else "higher")
-        else:
-            result = "inconclusive"
-        rows.append(
-            {
-                "outcome": JDL_OUTCOMES[o],
-                "programme": prog,
-                "comparison": comp,
-                "difference": diff,
-                "interval": rng,
-                "unit": unit,
-                "p": _fmt_p(float(r["p"])),
-                "n_programme": int(r["n_programme"]),
-                "n_comparison": int(r["n_comparison"]),
-                "result": result,
-            }
-        )
-    return pd.DataFrame(rows)
+        raise InputError(cluster, "has missing values", row_ids(df, miss, id_col), table="data")
+    return pd.factorize(df[cluster])[0]
 
 
 # --------------------------------------------------------------------------------------------
@@ -496,11 +287,10 @@ def _display(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def jdl_outcomes(
-    data: pd.DataFrame,
+    df: pd.DataFrame,
     *,
     group: str = "group",
-    programme: Any = "programme",
-    comparison: Any = "comparison",
+    treated: Any = "programme",
     reoffended: str = "reoffended",
     frequency: str = "n_reoffences",
     time: str = "time",
@@ -514,14 +304,17 @@ def jdl_outcomes(
 
     Parameters
     ----------
-    data
+    df
         One row per person: a proven-reoffending cohort (:attr:`evalkit.Cohort.data`), or the
         matched rows of one (``ek.match(...).data``).
     group
-        Column holding each person's group.
-    programme, comparison
-        The labels in ``group`` of the programme (treatment) group and the comparison group.
-        Every row must carry one of the two: other labels are an error, not silently dropped.
+        Column holding each person's group: exactly two labels, the programme group's
+        (``treated``) and the comparison group's. Other labels are an error, not silently
+        dropped.
+    treated
+        The label in ``group`` of the programme (treatment) group, default ``"programme"``
+        (as :attr:`evalkit.Cohort.data`); the other label is the comparison group.
+        ``treated=1`` for a 0/1 column.
     reoffended
         Column: 1/``True`` if the person committed a proven reoffence in the follow-up period.
     frequency
@@ -537,7 +330,11 @@ def jdl_outcomes(
     cluster
         Optional column of clusters for the standard errors, e.g. ``"subclass"`` (the matched
         set) after matching without replacement. Given with or without ``weights``, it switches
-        every outcome to the weighted regression with cluster-robust errors (see Notes).
+        every outcome to the weighted regression with cluster-robust errors (see Notes). After
+        matching **with** replacement a person can belong to several matched sets and
+        ``m.data`` has no set per person (``subclass`` is missing throughout): leave
+        ``cluster=None`` — robust errors by person, with the matching weights — or pass the
+        person identifier (``cluster="person_id"``), which is the same.
     rate_method
         Interval for the rate difference without weights or clusters: ``"newcombe"`` (default;
         Newcombe's hybrid score interval, p-value from the two-proportion score test),
@@ -558,22 +355,22 @@ def jdl_outcomes(
     Returns
     -------
     JDLResult
-        ``table`` (full precision), ``sentences`` (outcome → sentence), ``display`` (rounded
-        for reading).
+        ``table`` (full precision; also ``to_frame()``), ``sentences`` (outcome → sentence),
+        ``display`` (rounded for reading).
 
     Raises
     ------
     InputError
-        Missing columns; duplicated ``id_col`` values; missing group labels, or labels other
-        than ``programme`` and ``comparison`` (offending rows named); ``programme ==
-        comparison``; ``reoffended`` not 0/1; ``frequency`` negative, fractional, or
-        inconsistent with ``reoffended``; ``time`` missing or negative for a reoffender;
-        negative or non-finite weights; missing cluster labels; bad ``rate_method`` or
-        ``conf_level``.
+        Missing columns; duplicated ``id_col`` values; missing group labels, no rows labelled
+        ``treated``, or more than two labels; ``reoffended`` not 0/1; ``frequency`` negative,
+        fractional, or inconsistent with ``reoffended``; ``time`` missing or negative for a
+        reoffender; negative or non-finite weights; missing cluster labels (for every person,
+        as after matching with replacement, the message says what to use instead); bad
+        ``rate_method`` or ``conf_level``.
     DesignError
-        No comparison group (or no one in it with positive weight); a programme group of fewer
-        than :data:`JDL_MIN_PROGRAMME` (60) people — the JDL does not analyse smaller groups,
-        whose results are too imprecise to be useful.
+        Only one group; nobody in the comparison group with positive weight; a programme group
+        of fewer than :data:`JDL_MIN_PROGRAMME` (60) people — the JDL does not analyse smaller
+        groups, whose results are too imprecise to be useful.
 
     Notes
     -----
@@ -602,7 +399,11 @@ def jdl_outcomes(
     Spiess 2022), otherwise heteroskedasticity-robust (HC1) — and a normal-theory interval and
     p-value. This is ``lm(y ~ group, weights = w)`` with ``sandwich::vcovCL(cluster = ~set)``,
     the same estimator as :func:`evalkit.matched_rate_difference`. The weights are treated as
-    known; the uncertainty of the propensity score is ignored.
+    known; the uncertainty of the propensity score is ignored. After matching with replacement
+    the matched sets overlap, so there is no set to cluster on: the errors are then robust by
+    person (``cluster=None``), with each control weighted by its matches. Two-way clustering on
+    set and person (Cameron, Gelbach & Miller 2011) needs one row per matched pair, as
+    :func:`evalkit.matched_rate_difference` builds from the match.
 
     **Reporting rules** (JDL report pipeline, ``variables.R``). The programme group must have at
     least 60 people (else :class:`DesignError`). A difference may be reported as significant
@@ -653,6 +454,9 @@ def jdl_outcomes(
     Abadie A, Spiess J (2022). Robust post-matching inference. *Journal of the American
     Statistical Association* 117:983–995. doi:10.1080/01621459.2020.1840383
 
+    Cameron AC, Gelbach JB, Miller DL (2011). Robust inference with multiway clustering.
+    *Journal of Business & Economic Statistics* 29:238–249. doi:10.1198/jbes.2010.07136
+
     Examples
     --------
     >>> import evalkit as ek
@@ -664,41 +468,19 @@ def jdl_outcomes(
     >>> res.sentences["rate"].startswith("For every 100 people who received support")
     True
     """
-    df = check_frame(data)
-    check_choice(rate_method, "rate_method", RATE_METHODS)
-    level = check_level(conf_level)
+    from evalkit._jdl_wording import RULE_30, RULE_NP, display_table, sentence
+
+    df = check_frame(df)
+    rate_method = check_choice(rate_method, "rate_method", RATE_METHODS)
+    level = check_conf_level(conf_level)
     require_columns(df, [group, reoffended, frequency, time, weights, cluster])
     if id_col is not None and id_col in df.columns:
         check_unique(df, id_col)
-    if programme == comparison:
-        raise InputError(
-            "programme", f"and 'comparison' must be different group labels (both {programme!r})"
-        )
 
-    # ---- groups: exactly the two labels, nothing else -----------------------------------------
-    check_no_missing(df, group, id_col=id_col)
-    labels = df[group]
-    is_prog = (labels == programme).to_numpy(dtype=bool, na_value=False)
-    is_comp = (labels == comparison).to_numpy(dtype=bool, na_value=False)
-    other = ~(is_prog | is_comp)
-    if other.any():
-        found = [v.item() if hasattr(v, "item") else v for v in pd.unique(labels[other])][:5]
-        raise InputError(
-            group,
-            f"must be {programme!r} (programme) or {comparison!r} (comparison); "
-            f"found other labels {found}",
-            row_ids(df, other, id_col),
-        )
-    if not is_prog.any():
-        raise DesignError(
-            f"no rows in the programme group ({group} = {programme!r}); the Justice Data Lab "
-            "compares a programme group with a comparison group"
-        )
-    if not is_comp.any():
-        raise DesignError(
-            f"no rows in the comparison group ({group} = {comparison!r}); the Justice Data Lab "
-            "compares a programme group with a comparison group"
-        )
+    # ---- groups: exactly two labels, one of them the programme's -------------------------------
+    z, treated_label, control_label = two_groups(df, group, treated, id_col=id_col)
+    is_prog = z == 1
+    is_comp = ~is_prog
 
     # ---- weights and clusters ------------------------------------------------------------------
     robust = weights is not None or cluster is not None
@@ -710,13 +492,7 @@ def jdl_outcomes(
     else:
         w = np.ones(len(df))
     use = w > 0
-    if cluster is not None:
-        miss = df[cluster].isna().to_numpy() & use
-        if miss.any():
-            raise InputError(cluster, "has missing values", row_ids(df, miss, id_col))
-        codes = pd.factorize(df[cluster])[0]
-    else:
-        codes = np.arange(len(df))
+    codes = None if cluster is None else _cluster_codes(df, cluster, use, id_col)
 
     # ---- outcomes ------------------------------------------------------------------------------
     reo = check_event(df, reoffended, id_col=id_col)
@@ -758,7 +534,7 @@ def jdl_outcomes(
     n1, n0 = int(prog.sum()), int(comp.sum())
     if n0 == 0:
         raise DesignError(
-            f"nobody in the comparison group ({group} = {comparison!r}) has a positive weight"
+            f"nobody in the comparison group ({group} = {control_label!r}) has a positive weight"
         )
     if n1 < JDL_MIN_PROGRAMME:
         raise DesignError(
@@ -771,17 +547,17 @@ def jdl_outcomes(
     x0 = int(reo[comp].sum())
 
     # ---- the three comparisons ----------------------------------------------------------------
-    results: dict[str, tuple[_Diff, int, int, str]] = {}
+    results: dict[str, tuple[DiffOfMeans, int, int, str]] = {}
     if robust:
-        z_all = np.where(is_prog, 1, 0)
         kind = (
             f"weighted least squares, cluster-robust SE by '{cluster}' (CR1), normal interval"
             if cluster is not None
             else "weighted least squares, robust SE (HC1), normal interval"
         )
 
-        def rob(y: np.ndarray, rows: np.ndarray) -> _Diff:
-            return _robust(y[rows], z_all[rows], w[rows], codes[rows], level)
+        def rob(y: np.ndarray, rows: np.ndarray) -> DiffOfMeans:
+            cl = None if codes is None else codes[rows]
+            return diff_of_means_cr1(y[rows], z[rows], w[rows], cl, level)
 
         both = prog | comp
         results["rate"] = (rob(reo.astype(float), both), n1, n0, kind)
@@ -798,10 +574,10 @@ def jdl_outcomes(
                 p = _pearson_p(x1, n1, x0, n0)
                 rate_kind = "Newcombe hybrid score interval; Pearson two-proportion test"
             else:
-                p = float(ci.p_value)
+                p = float(ci.p)
                 rate_kind = "Miettinen-Nurminen score interval and test"
-            rate = _Diff(
-                float(ci.rate1), float(ci.rate0), float(ci.estimate), float(ci.lower),
+            rate = DiffOfMeans(
+                float(ci.rate1), float(ci.rate0), float(ci.estimate), math.nan, float(ci.lower),
                 float(ci.upper), p,
             )  # fmt: skip
         results["rate"] = (rate, n1, n0, rate_kind)
@@ -821,17 +597,18 @@ def jdl_outcomes(
         d, na, nb, kind = results[outcome]
         reason = ""
         if x1 < JDL_MIN_REOFFENDERS:
-            reason = _RULE_30
+            reason = RULE_30
         elif outcome == "rate" and min(x1, n1 - x1) < JDL_MIN_NP:
-            reason = _RULE_NP
+            reason = RULE_NP
         excludes_zero = bool(d.lower > 0 or d.upper < 0)
         significant = bool(np.isfinite(d.p) and d.p <= alpha and excludes_zero)
         rows.append(
             {
                 "outcome": outcome,
-                "programme": d.programme,
-                "comparison": d.comparison,
-                "difference": d.difference,
+                "programme": d.treated,
+                "comparison": d.control,
+                "estimate": d.difference,
+                "se": d.se,
                 "lower": d.lower,
                 "upper": d.upper,
                 "p": d.p,
@@ -854,14 +631,14 @@ def jdl_outcomes(
             "shown": bool,
         }
     )
-    sentences = {str(r["outcome"]): _sentence(str(r["outcome"]), r) for r in rows}
+    sentences = {str(r["outcome"]): sentence(str(r["outcome"]), r) for r in rows}
     return JDLResult(
         table=table,
         sentences=MappingProxyType(sentences),
-        display=_display(table),
+        display=display_table(table),
         conf_level=level,
-        programme_label=programme,
-        comparison_label=comparison,
+        treated_label=treated_label,
+        control_label=control_label,
         weighted=robust,
         rate_method=rate_method,
     )

@@ -13,23 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from evalkit._palette import OKABE_ITO
+
 if TYPE_CHECKING:  # pragma: no cover - imported for type hints only
     from evalkit.survival import KaplanMeierResult
 
 __all__ = ["AT_RISK_GID", "OKABE_ITO", "km_alt_text", "plot_km"]
 
-#: Okabe & Ito (2008) colour-blind-safe palette (blue, vermillion, bluish green, reddish purple,
-#: orange, sky blue, yellow, black), in the order used for groups.
-OKABE_ITO = (
-    "#0072B2",
-    "#D55E00",
-    "#009E73",
-    "#CC79A7",
-    "#E69F00",
-    "#56B4E9",
-    "#F0E442",
-    "#000000",
-)
 
 #: ``gid`` prefix of the at-risk numbers drawn under a Kaplan–Meier plot:
 #: ``"evalkit-at-risk|<group position>|<time>"``.

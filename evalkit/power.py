@@ -9,23 +9,30 @@ period or not); :func:`events_logrank` gives the number of events a time-to-reof
 comparison needs; :func:`plan_pilot` puts the answer in a sentence for commissioners.
 
 All functions accept numpy arrays (broadcast against each other) as well as plain numbers, so a
-planning table is one call.
+planning table is one call; they return a float when every argument is a plain number and a
+numpy array of the broadcast shape otherwise (typed ``float | numpy.ndarray``). ``alpha`` is
+always the two-sided significance level and ``allocation`` the number of comparison people per
+programme person.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from numpy.typing import ArrayLike
 
+from evalkit._inference import critical
+from evalkit._options import check_choice, check_flag, check_probability
 from evalkit.errors import InputError
-from evalkit.schema import check_level
+from evalkit.proportions._checks import _broadcast, _out, _raise
+from evalkit.results import Result
 
 __all__ = [
+    "LOGRANK_METHODS",
     "PilotPlan",
     "events_logrank",
     "mde_two_proportions",
@@ -33,6 +40,9 @@ __all__ = [
     "plan_pilot",
     "power_two_proportions",
 ]
+
+#: Valid ``method`` values of :func:`events_logrank`; the first is the default.
+LOGRANK_METHODS: tuple[str, ...] = ("schoenfeld", "freedman")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -44,35 +54,19 @@ def _numbers(value: Any, name: str) -> np.ndarray:
     if arr.dtype == bool or not (
         np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
     ):
-        raise InputError(name, f"must be a number, not {type(value).__name__}")
+        got = f", got {value!r}" if arr.ndim == 0 else ""
+        raise InputError(name, f"must be a number or an array of numbers{got}", argument=True)
     arr = arr.astype(float)
     if arr.size == 0:
-        raise InputError(name, "is empty")
+        raise InputError(name, "is empty", argument=True)
     _require(name, np.isfinite(arr), "must be finite", arr)
     return arr
 
 
 def _require(name: str, ok: np.ndarray, rule: str, arr: np.ndarray) -> None:
-    ok = np.asarray(ok)
-    if ok.all():
-        return
-    if np.ndim(arr) == 0:
-        raise InputError(name, f"{rule} (got {np.asarray(arr).item():g})")
-    bad = np.broadcast_to(~ok, np.shape(arr))
-    raise InputError(name, rule, [tuple(i) if len(i) > 1 else i[0] for i in np.argwhere(bad)])
-
-
-def _broadcast(**arrays: np.ndarray) -> list[np.ndarray]:
-    """Broadcast the arguments, raising InputError naming the first that does not fit."""
-    shape: tuple[int, ...] = ()
-    for name, arr in arrays.items():
-        try:
-            shape = np.broadcast_shapes(shape, np.shape(arr))
-        except ValueError:
-            raise InputError(
-                name, f"has shape {np.shape(arr)}, which does not match the others {shape}"
-            ) from None
-    return [np.broadcast_to(a, shape).astype(float) for a in arrays.values()]
+    bad = ~np.broadcast_to(np.asarray(ok), np.shape(arr))
+    if bad.any():
+        _raise(name, rule, arr, bad)
 
 
 def _rate(value: Any, name: str) -> np.ndarray:
@@ -87,8 +81,24 @@ def _positive(value: Any, name: str) -> np.ndarray:
     return arr
 
 
-def _out(value: np.ndarray, scalar: bool) -> Any:
-    return float(value) if scalar else np.asarray(value, dtype=float)
+def _levels(power: Any, alpha: Any) -> tuple[float, float, float]:
+    """Checked power and two-sided alpha, with the critical value z_{α/2} of the test."""
+    pw = check_probability(power, "power")
+    al = check_probability(alpha, "alpha")
+    return pw, al, critical(1.0 - al)
+
+
+def _alpha(alpha: Any) -> tuple[float, float]:
+    """Checked two-sided alpha and the critical value z_{α/2} of the test."""
+    al = check_probability(alpha, "alpha")
+    return al, critical(1.0 - al)
+
+
+def _quantile(power: float) -> float:
+    """z_β: the standard normal quantile at ``power``."""
+    from scipy import stats
+
+    return float(stats.norm.ppf(power))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -125,20 +135,22 @@ def _power_fleiss(
         # n = (n_cc - A/4)² / n_cc
         quarter_a = (r + 1.0) / (2.0 * r * delta)
         n = np.where(n1 > quarter_a, (n1 - quarter_a) ** 2 / n1, 0.0)
+    from scipy import stats
+
     pbar = (p1 + r * p0) / (1.0 + r)
     num = delta * np.sqrt(r * n) - z_a * np.sqrt((r + 1.0) * pbar * (1.0 - pbar))
     return np.asarray(stats.norm.cdf(num / np.sqrt(r * p1 * (1.0 - p1) + p0 * (1.0 - p0))))
 
 
 def n_two_proportions(
-    p1: Any,
-    p0: Any,
+    p1: ArrayLike,
+    p0: ArrayLike,
     *,
     power: float = 0.8,
     alpha: float = 0.05,
-    ratio: Any = 1.0,
+    allocation: ArrayLike = 1.0,
     continuity: bool = False,
-) -> Any:
+) -> float | np.ndarray:
     """People needed to compare two proportions with a two-sided test.
 
     Parameters
@@ -152,8 +164,9 @@ def n_two_proportions(
         ``p0``.
     alpha
         Two-sided significance level. For a one-sided test at level a, pass ``alpha=2*a``.
-    ratio
-        People in group 0 per person in group 1 (``n0 = ratio * n1``).
+    allocation
+        People in group 0 per person in group 1 (``n0 = allocation * n1``): 2 for two
+        comparison people per programme person.
     continuity
         Apply the Fleiss, Tytun & Ury (1980) continuity correction (for a test with Yates'
         correction, or Fisher's exact test, which it approximates).
@@ -162,20 +175,21 @@ def n_two_proportions(
     -------
     float or numpy.ndarray
         ``n1``, the number of people in group 1 (not rounded; round up). Group 0 needs
-        ``ratio * n1``.
+        ``allocation * n1``. A float when every argument is a number, else an array of the
+        broadcast shape.
 
     Raises
     ------
     InputError
         Proportions outside (0, 1) or equal; ``power`` or ``alpha`` outside (0, 1);
-        ``ratio`` not positive.
+        ``allocation`` not positive.
 
     Notes
     -----
     The normal approximation of Fleiss, Levin & Paik (2003), eq. 4.14:
 
     n1 = [z_{α/2} √((r + 1) p̄ q̄) + z_β √(r p1 q1 + p0 q0)]² / [r (p1 − p0)²],
-    with r = ``ratio`` and p̄ = (p1 + r p0)/(1 + r),
+    with r = ``allocation`` and p̄ = (p1 + r p0)/(1 + r),
 
     i.e. the pooled variance under the null hypothesis and the unpooled variance under the
     alternative. With equal groups this is exactly the formula of R's
@@ -203,27 +217,27 @@ def n_two_proportions(
     61.0
     """
     a1, a0 = _rate(p1, "p1"), _rate(p0, "p0")
-    r = _positive(ratio, "ratio")
-    pw = check_level(power, "power")
-    al = check_level(alpha, "alpha")
+    r = _positive(allocation, "allocation")
+    pw, _, z_a = _levels(power, alpha)
+    continuity = check_flag(continuity, "continuity")
     scalar = all(np.ndim(v) == 0 for v in (a1, a0, r))
-    a1, a0, r = _broadcast(p1=a1, p0=a0, ratio=r)
+    a1, a0, r = _broadcast(p1=a1, p0=a0, allocation=r)
     _require("p1", a1 != a0, "must differ from p0 (no difference needs infinitely many people)", a1)
-    n = _n_fleiss(a1, a0, float(stats.norm.isf(al / 2)), float(stats.norm.ppf(pw)), r)
+    n = _n_fleiss(a1, a0, z_a, _quantile(pw), r)
     if continuity:
         n = _continuity(n, a1, a0, r)
     return _out(n, scalar)
 
 
 def power_two_proportions(
-    p1: Any,
-    p0: Any,
-    n1: Any,
-    n0: Any,
+    p1: ArrayLike,
+    p0: ArrayLike,
+    n1: ArrayLike,
+    n0: ArrayLike,
     *,
     alpha: float = 0.05,
     continuity: bool = False,
-) -> Any:
+) -> float | np.ndarray:
     """Power of the two-sided test comparing two proportions with ``n1`` and ``n0`` people.
 
     The inverse of :func:`n_two_proportions` (same formula, Fleiss, Levin & Paik 2003 eq.
@@ -255,24 +269,25 @@ def power_two_proportions(
     """
     a1, a0 = _rate(p1, "p1"), _rate(p0, "p0")
     m1, m0 = _positive(n1, "n1"), _positive(n0, "n0")
-    al = check_level(alpha, "alpha")
+    al, z_a = _alpha(alpha)
+    continuity = check_flag(continuity, "continuity")
     scalar = all(np.ndim(v) == 0 for v in (a1, a0, m1, m0))
     a1, a0, m1, m0 = _broadcast(p1=a1, p0=a0, n1=m1, n0=m0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        pw = _power_fleiss(a1, a0, m1, m0 / m1, float(stats.norm.isf(al / 2)), continuity)
+        pw = _power_fleiss(a1, a0, m1, m0 / m1, z_a, continuity)
     pw = np.where(a1 == a0, al / 2.0, pw)  # no difference: only the one-tail rejection rate
     return _out(pw, scalar)
 
 
 def mde_two_proportions(
-    p0: Any,
-    n1: Any,
-    n0: Any,
+    p0: ArrayLike,
+    n1: ArrayLike,
+    n0: ArrayLike,
     *,
     power: float = 0.8,
     alpha: float = 0.05,
     continuity: bool = False,
-) -> Any:
+) -> float | np.ndarray:
     """Smallest detectable fall: the rate in group 1 below ``p0`` that gives the stated power.
 
     Parameters
@@ -305,7 +320,7 @@ def mde_two_proportions(
     numerically: a grid of 64 points locates the largest ``p1`` with at least the stated
     power and bisection refines it to full precision, so the answer is the smallest detectable
     reduction even if the power curve were not monotone. Consistent with
-    :func:`n_two_proportions`: ``n_two_proportions(mde, p0, ratio=n0/n1) == n1``. Only
+    :func:`n_two_proportions`: ``n_two_proportions(mde, p0, allocation=n0/n1) == n1``. Only
     reductions are considered; for increases swap the roles of the rates.
 
     References
@@ -323,11 +338,10 @@ def mde_two_proportions(
     """
     b0 = _rate(p0, "p0")
     m1, m0 = _positive(n1, "n1"), _positive(n0, "n0")
-    pw = check_level(power, "power")
-    al = check_level(alpha, "alpha")
+    pw, _, z_a = _levels(power, alpha)
+    continuity = check_flag(continuity, "continuity")
     scalar = all(np.ndim(v) == 0 for v in (b0, m1, m0))
     b0, m1, m0 = _broadcast(p0=b0, n1=m1, n0=m0)
-    z_a = float(stats.norm.isf(al / 2))
     r = m0 / m1
 
     def excess(p1: np.ndarray) -> np.ndarray:
@@ -363,13 +377,13 @@ def mde_two_proportions(
 
 
 def events_logrank(
-    hr: Any,
+    hr: ArrayLike,
     *,
     power: float = 0.8,
     alpha: float = 0.05,
     method: str = "schoenfeld",
-    ratio: Any = 1.0,
-) -> Any:
+    allocation: ArrayLike = 1.0,
+) -> float | np.ndarray:
     """Number of events (reoffences, both groups together) a log-rank test needs.
 
     Parameters
@@ -383,9 +397,10 @@ def events_logrank(
     method
         ``"schoenfeld"`` (default): Schoenfeld (1983), d = (z_{α/2} + z_β)² / (π(1 − π)
         log² hr), with π the proportion of people in the programme group. ``"freedman"``:
-        Freedman (1982), d = (z_{α/2} + z_β)² (r + hr)² / (r (1 − hr)²), with r = ``ratio``
+        Freedman (1982), d = (z_{α/2} + z_β)² (r + hr)² / (r (1 − hr)²), with r =
+        ``allocation``
         (for equal groups (1 + hr)² / (1 − hr)²).
-    ratio
+    allocation
         People in the comparison group per person in the programme group (π = 1/(1 + r)).
 
     Returns
@@ -397,7 +412,8 @@ def events_logrank(
     Raises
     ------
     InputError
-        ``hr`` not positive or equal to 1; bad ``power``, ``alpha``, ``ratio`` or ``method``.
+        ``hr`` not positive or equal to 1; bad ``power``, ``alpha``, ``allocation`` or
+        ``method``.
 
     Notes
     -----
@@ -419,17 +435,14 @@ def events_logrank(
     >>> round(ek.events_logrank(0.7), 1), round(ek.events_logrank(0.7, method="freedman"), 1)
     (246.8, 252.0)
     """
-    valid = ("schoenfeld", "freedman")
-    if method not in valid:
-        raise InputError("method", f"got {method!r}; valid values are 'schoenfeld', 'freedman'")
+    method = check_choice(method, "method", LOGRANK_METHODS)
     h = _positive(hr, "hr")
-    r = _positive(ratio, "ratio")
-    pw = check_level(power, "power")
-    al = check_level(alpha, "alpha")
+    r = _positive(allocation, "allocation")
+    pw, _, z_a = _levels(power, alpha)
     scalar = np.ndim(h) == 0 and np.ndim(r) == 0
-    h, r = _broadcast(hr=h, ratio=r)
+    h, r = _broadcast(hr=h, allocation=r)
     _require("hr", h != 1.0, "must differ from 1 (no effect needs infinitely many events)", h)
-    zz = (float(stats.norm.isf(al / 2)) + float(stats.norm.ppf(pw))) ** 2
+    zz = (z_a + _quantile(pw)) ** 2
     if method == "schoenfeld":
         d = zz * (1.0 + r) ** 2 / (r * np.log(h) ** 2)
     else:
@@ -441,21 +454,23 @@ def events_logrank(
 # Pilot planner
 
 
-@dataclass(frozen=True)
-class PilotPlan:
+@dataclass(frozen=True, eq=False, repr=False)
+class PilotPlan(Result):
     """What a pilot of a given size can detect, with a sentence for commissioners.
 
     When :func:`plan_pilot` is called with arrays, numeric fields are numpy arrays (one element
     per scenario), ``sentence`` is a tuple of strings and :meth:`to_frame` has one row per
-    scenario.
+    scenario; with numbers they are floats and one string.
 
     Attributes
     ----------
     participants_per_month, months
         Recruitment rate and recruitment period, as given.
+    allocation
+        Comparison people per programme participant, as given.
     n_programme, n_comparison
         People in the programme group (``participants_per_month * months``) and in the
-        comparison group (``comparison_ratio * n_programme``).
+        comparison group (``allocation * n_programme``).
     baseline_rate
         Expected reoffending rate without the programme (the comparison group's rate).
     detectable_rate
@@ -472,44 +487,35 @@ class PilotPlan:
         Plain-language summary.
     """
 
-    participants_per_month: Any
-    months: Any
-    n_programme: Any
-    n_comparison: Any
-    baseline_rate: Any
-    detectable_rate: Any
-    absolute_reduction: Any
-    relative_reduction: Any
+    _title: ClassVar[str] = "Pilot plan"
+
+    participants_per_month: float | np.ndarray
+    months: float | np.ndarray
+    allocation: float | np.ndarray
+    n_programme: float | np.ndarray
+    n_comparison: float | np.ndarray
+    baseline_rate: float | np.ndarray
+    detectable_rate: float | np.ndarray
+    absolute_reduction: float | np.ndarray
+    relative_reduction: float | np.ndarray
     power: float
     alpha: float
-    sentence: Any
+    sentence: str | tuple[str, ...]
 
     def to_frame(self) -> pd.DataFrame:
         """DataFrame, one row per scenario, with a column for every attribute."""
-        cols = [
-            "participants_per_month",
-            "months",
-            "n_programme",
-            "n_comparison",
-            "baseline_rate",
-            "detectable_rate",
-            "absolute_reduction",
-            "relative_reduction",
-        ]
         shape = np.shape(self.detectable_rate)
-        data: dict[str, Any] = {
-            c: np.broadcast_to(np.asarray(getattr(self, c), dtype=float), shape).ravel()
-            for c in cols
-        }
         size = int(np.prod(shape)) if shape else 1
-        data["power"] = [self.power] * size
-        data["alpha"] = [self.alpha] * size
-        sentences = [self.sentence] if isinstance(self.sentence, str) else list(self.sentence)
-        data["sentence"] = sentences
+        data: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "sentence":
+                data[f.name] = [value] if isinstance(value, str) else list(value)
+            elif f.name in ("power", "alpha"):
+                data[f.name] = [value] * size
+            else:
+                data[f.name] = np.broadcast_to(np.asarray(value, dtype=float), shape).ravel()
         return pd.DataFrame(data)
-
-    def _repr_html_(self) -> str:
-        return self.to_frame().to_html(index=False)
 
 
 def _people(x: float) -> str:
@@ -555,13 +561,13 @@ def _sentence(
 
 
 def plan_pilot(
-    participants_per_month: Any,
-    months: Any,
-    baseline_rate: Any,
+    participants_per_month: ArrayLike,
+    months: ArrayLike,
+    baseline_rate: ArrayLike,
     *,
     power: float = 0.8,
     alpha: float = 0.05,
-    comparison_ratio: Any = 1.0,
+    allocation: ArrayLike = 1.0,
     continuity: bool = False,
 ) -> PilotPlan:
     """What fall in reoffending a pilot of a given size can detect.
@@ -579,7 +585,7 @@ def plan_pilot(
         Probability of detecting the effect (0.8 is conventional).
     alpha
         Two-sided significance level.
-    comparison_ratio
+    allocation
         People in the comparison group per programme participant (1 for 1:1 matching, 4 for a
         comparison pool four times larger).
     continuity
@@ -594,7 +600,7 @@ def plan_pilot(
     Raises
     ------
     InputError
-        Non-positive recruitment, months or ratio; ``baseline_rate``, ``power`` or ``alpha``
+        Non-positive recruitment, months or allocation; ``baseline_rate``, ``power`` or ``alpha``
         outside (0, 1).
 
     Notes
@@ -621,15 +627,15 @@ def plan_pilot(
     per = _positive(participants_per_month, "participants_per_month")
     mo = _positive(months, "months")
     base = _rate(baseline_rate, "baseline_rate")
-    ratio = _positive(comparison_ratio, "comparison_ratio")
-    pw = check_level(power, "power")
-    al = check_level(alpha, "alpha")
-    scalar = all(np.ndim(v) == 0 for v in (per, mo, base, ratio))
-    per, mo, base, ratio = _broadcast(
-        participants_per_month=per, months=mo, baseline_rate=base, comparison_ratio=ratio
+    alloc = _positive(allocation, "allocation")
+    pw, al, _ = _levels(power, alpha)
+    continuity = check_flag(continuity, "continuity")
+    scalar = all(np.ndim(v) == 0 for v in (per, mo, base, alloc))
+    per, mo, base, alloc = _broadcast(
+        participants_per_month=per, months=mo, baseline_rate=base, allocation=alloc
     )
     n1 = per * mo
-    n0 = ratio * n1
+    n0 = alloc * n1
     p1 = np.asarray(
         mde_two_proportions(base, n1, n0, power=pw, alpha=al, continuity=continuity), dtype=float
     )
@@ -643,6 +649,7 @@ def plan_pilot(
     return PilotPlan(
         participants_per_month=_out(per, scalar),
         months=_out(mo, scalar),
+        allocation=_out(alloc, scalar),
         n_programme=_out(n1, scalar),
         n_comparison=_out(n0, scalar),
         baseline_rate=_out(base, scalar),

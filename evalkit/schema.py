@@ -10,7 +10,7 @@ Nothing here coerces invalid values to NA or drops rows: invalid input is an err
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -19,14 +19,12 @@ import pandas as pd
 from evalkit.errors import DesignError, InputError, Rows, _plain
 
 __all__ = [
-    "check_choice",
     "check_covariates",
     "check_dates",
     "check_event",
     "check_frame",
     "check_groups",
     "check_has_events",
-    "check_level",
     "check_no_missing",
     "check_numeric",
     "check_positive",
@@ -211,65 +209,41 @@ def check_unique(df: pd.DataFrame, column: str, *, table: str = "data") -> None:
         )
 
 
-def check_choice(value: Any, name: str, choices: Sequence[Any]) -> None:
-    """Raise ``ValueError`` naming the bad value of an option and listing the valid ones."""
-    if value not in choices:
-        valid = ", ".join(repr(c) for c in choices)
-        raise InputError(name, f"got {value!r}; valid values are {valid}")
-
-
-def check_level(value: Any, name: str = "conf_level") -> float:
-    """A confidence level, power or significance level: a number strictly between 0 and 1."""
-    if isinstance(value, bool):
-        raise InputError(name, f"must be a number strictly between 0 and 1, got {value!r}")
-    try:
-        level = float(value)
-    except (TypeError, ValueError):
-        raise InputError(
-            name, f"must be a number strictly between 0 and 1, got {value!r}"
-        ) from None
-    if not 0.0 < level < 1.0:
-        raise InputError(name, f"must be a number strictly between 0 and 1, got {value!r}")
-    return level
-
-
 def check_groups(
     df: pd.DataFrame,
     by: str,
     *,
     table: str = "data",
     min_groups: int = 1,
-    groups: Sequence[Any] | None = None,
     id_col: str | None = None,
 ) -> list[Any]:
     """Groups of ``by``: no missing labels, no empty group, at least ``min_groups`` of them.
 
-    ``groups`` lists the groups the analysis expects (e.g. the categories of a categorical
-    column); a group with no rows is an error rather than a silently missing row of output.
-    Returns the groups in sorted order (categorical order for categoricals).
+    Every category of a categorical column is expected to have rows: a category with none is an
+    error rather than a silently missing row of output. Returns the groups in sorted order
+    (categorical order for categoricals; labels of types that do not sort together are sorted
+    by their text).
     """
     check_no_missing(df, by, table=table, id_col=id_col)
     s = df[by]
     present = pd.unique(s.to_numpy())
-    if groups is None and isinstance(s.dtype, pd.CategoricalDtype):
-        groups = list(s.cat.categories)
-    if groups is not None:
-        empty = [g for g in groups if g not in set(present)]
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        seen = set(present)
+        empty = [_plain(g) for g in s.cat.categories if g not in seen]
         if empty:
-            empty = [_plain(g) for g in empty]
             raise InputError(
                 by, f"group {empty[0]!r} has no rows (empty groups: {empty})", table=table
             )
-        ordered = list(groups)
+        ordered = list(s.cat.categories)
     else:
         try:
             ordered = sorted(present)
-        except TypeError:
-            ordered = list(present)
+        except TypeError:  # labels of types that do not sort together
+            ordered = sorted(present, key=str)
     if len(ordered) < min_groups:
-        shown = [_plain(g) for g in ordered]
+        labels = [_plain(g) for g in ordered]
         raise DesignError(
-            f"column '{by}' in {table} has {len(ordered)} group ({shown!r}); "
+            f"column '{by}' in {table} has {len(ordered)} group ({labels!r}); "
             f"this method compares groups and needs at least {min_groups}"
         )
     return ordered
@@ -309,58 +283,26 @@ def validate_survival(
     *,
     time: str,
     event: str,
-    by: str | None = None,
-    strata: str | Sequence[str] | None = None,
     weights: str | None = None,
-    covariates: Sequence[str] | None = None,
-    cluster: str | None = None,
-    entry: str | None = None,
     id_col: str | None = None,
     table: str = "data",
     causes: bool = False,
-    min_groups: int = 1,
-) -> dict[str, Any]:
-    """Validate a survival data set and return its columns as numpy arrays.
+) -> dict[str, np.ndarray]:
+    """Validate the survival columns of a data set and return them as numpy arrays.
 
-    Returns a dict with ``time`` and ``event`` (numpy arrays) and, when asked, ``by`` (group
-    labels), ``groups`` (sorted unique groups), ``strata`` (labels, one array per row formed from
-    all strata columns), ``weights``, ``X`` (covariate matrix, float64), ``cluster`` and ``entry``.
+    Returns a dict with ``time`` (float64) and ``event`` (int64: 0/1, or with ``causes`` 0 for
+    censored and 1, 2, … for the cause) and, with ``weights``, ``weights`` (positive float64).
+    Groups, strata, covariates and clusters are each checked where they are coded
+    (:func:`group_codes`, :func:`evalkit._design.design_matrix`).
     """
     df = check_frame(df, table=table)
-    strata_cols = [strata] if isinstance(strata, str) else list(strata or [])
-    covs = list(covariates or [])
-    require_columns(
-        df, [time, event, by, weights, cluster, entry, *strata_cols, *covs], table=table
-    )
-    out: dict[str, Any] = {
+    require_columns(df, [time, event, weights], table=table)
+    out = {
         "time": check_time(df, time, table=table, id_col=id_col),
         "event": check_event(df, event, table=table, id_col=id_col, causes=causes),
     }
-    if entry is not None:
-        ent = check_time(df, entry, table=table, id_col=id_col)
-        bad = ent >= out["time"]
-        if bad.any():
-            raise InputError(
-                entry, f"must be before '{time}'", row_ids(df, bad, id_col), table=table
-            )
-        out["entry"] = ent
-    if by is not None:
-        out["groups"] = check_groups(df, by, table=table, min_groups=min_groups, id_col=id_col)
-        out["by"] = df[by].to_numpy()
-    if strata_cols:
-        for col in strata_cols:
-            check_no_missing(df, col, table=table, id_col=id_col)
-        if len(strata_cols) == 1:
-            out["strata"] = df[strata_cols[0]].to_numpy()
-        else:
-            out["strata"] = df[strata_cols].astype(str).agg(", ".join, axis=1).to_numpy()
     if weights is not None:
         out["weights"] = check_positive(df, weights, table=table, id_col=id_col)
-    if covs:
-        out["X"] = np.column_stack([check_numeric(df, c, table=table, id_col=id_col) for c in covs])
-    if cluster is not None:
-        check_no_missing(df, cluster, table=table, id_col=id_col)
-        out["cluster"] = df[cluster].to_numpy()
     return out
 
 

@@ -10,6 +10,8 @@ The rules
 ---------
 **Not assessable** (no effect is stated, whatever the estimate) when
 
+0. the design is ``"none"``: with no comparison group there is no effect to estimate (a
+   figure about the programme group alone describes it, it does not evaluate it);
 1. the programme group has fewer than 60 people, or fewer than 30 people with the outcome
    event, or an expected count (n·p or n·(1 − p)) below 10 — the Justice Data Lab's minimums
    (Ministry of Justice 2013);
@@ -60,11 +62,16 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from scipy import stats
+if TYPE_CHECKING:  # pragma: no cover - pandas is imported when a table is made
+    import pandas as pd
 
+from evalkit._inference import critical, p_two_sided
+from evalkit._options import check_choice, check_conf_level
+from evalkit._verdict_text import DESIGNS, _detail, _headline
 from evalkit.errors import InputError
+from evalkit.results import Result
 from evalkit.wording import (
     fmt_number,
     fmt_percent,
@@ -84,24 +91,6 @@ __all__ = [
     "verdict",
 ]
 
-DESIGNS: dict[str, int] = {
-    "randomised": 5,
-    "did": 4,
-    "matched": 3,
-    "unmatched": 2,
-    "before_after": 2,
-    "none": 1,
-}
-"""Designs and the Maryland Scientific Methods Scale level each can earn at best."""
-
-DESIGN_WORDS: dict[str, str] = {
-    "randomised": "a randomised comparison",
-    "did": "a comparison that controls for trends before the scheme (difference in differences)",
-    "matched": "a comparison with a matched group",
-    "unmatched": "a comparison with an unmatched group",
-    "before_after": "a before-and-after comparison",
-    "none": "no comparison group",
-}
 
 CONCLUSIONS = ("reduced", "increased", "no clear change", "not assessable")
 STRENGTHS = ("strong", "moderate", "weak", "borderline", "none")
@@ -159,10 +148,9 @@ class Measure:
     conf_level: float = 0.95
 
     def __post_init__(self) -> None:
-        if self.kind not in ("difference", "ratio"):
-            raise InputError("kind", f"must be 'difference' or 'ratio', got {self.kind!r}")
-        if self.good not in ("lower", "higher"):
-            raise InputError("good", f"must be 'lower' or 'higher', got {self.good!r}")
+        check_choice(self.kind, "kind", ("difference", "ratio"))
+        check_choice(self.good, "good", ("lower", "higher"))
+        check_conf_level(self.conf_level)
 
     @property
     def null(self) -> float:
@@ -181,17 +169,17 @@ class Measure:
             return 1
         return 0
 
-    def p_value(self) -> float:
+    def two_sided_p(self) -> float:
         """The p-value given, or one derived from the interval (normal, log scale for ratios)."""
         if self.p is not None and math.isfinite(self.p):
             return float(self.p)
-        z = stats.norm.ppf(0.5 + self.conf_level / 2)
+        z = critical(self.conf_level)
         if self.kind == "ratio":
             est, lo, hi = math.log(self.estimate), math.log(self.lower), math.log(self.upper)
         else:
             est, lo, hi = self.estimate, self.lower, self.upper
         se = (hi - lo) / (2 * z)
-        return float(2 * stats.norm.sf(abs(est) / se)) if se > 0 else float("nan")
+        return float(p_two_sided(est / se)) if se > 0 else float("nan")
 
     @classmethod
     def rate_difference(
@@ -245,11 +233,60 @@ class Measure:
             conf_level=conf_level,
         )
 
+    @classmethod
+    def rate_difference_from(
+        cls,
+        df: Any,
+        event: str,
+        *,
+        group: str = "group",
+        treated: Any = "programme",
+        outcome: str,
+        good: str = "lower",
+        conf_level: float = 0.95,
+        method: str = "newcombe",
+    ) -> Measure:
+        """:meth:`rate_difference` counted from data: the share with ``event`` = 1 in the
+        programme arm (``group == treated``) minus the share in the other arm.
+
+        ``event`` is a 0/1 (or boolean) column, e.g. ``Cohort.data["reoffended"]``; ``group``
+        must hold exactly two labels (see ``docs/conventions.md``).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"group": ["programme"] * 4 + ["comparison"] * 4,
+        ...                    "reoffended": [1, 0, 0, 0, 1, 1, 0, 0]})
+        >>> m = Measure.rate_difference_from(df, "reoffended", outcome="proven reoffending")
+        >>> round(m.estimate, 2), m.programme, m.comparison
+        (-0.25, 0.25, 0.5)
+        """
+        import numpy as np
+
+        from evalkit._design import two_groups
+        from evalkit.schema import check_event, check_frame, require_columns
+
+        df = check_frame(df)
+        require_columns(df, [group, event])
+        z, _, _ = two_groups(df, group, treated)
+        y = check_event(df, event)
+        on = z == 1
+        return cls.rate_difference(
+            int(np.sum(y[on] > 0)),
+            int(on.sum()),
+            int(np.sum(y[~on] > 0)),
+            int((~on).sum()),
+            outcome=outcome,
+            good=good,
+            conf_level=conf_level,
+            method=method,
+        )
+
     def words(self) -> str:
         """The estimate and its range in words, e.g. ``8.4 fewer per 100 (between 0.01 and
         16.7 fewer)`` or ``hazard ratio 0.69 (0.48 to 1.003)``.
 
-        Percentages shown beside it have one decimal (:func:`_rates`), so that a sentence
+        Percentages shown beside it have one decimal (``_verdict_text._rates``), so that a sentence
         giving both groups and their difference adds up to within the last decimal.
         """
         if self.kind == "ratio":
@@ -315,7 +352,7 @@ class Diagnostics:
 
         The largest absolute standardised mean difference after matching and the variance
         ratio furthest from 1 (log scale) are taken over the covariates (the propensity score's
-        own ``distance`` row excluded), named through ``labels`` (``{"sex_F": "Sex: F"}``,
+        own ``distance`` row excluded), named through ``labels`` (``{"sex[F]": "Sex: F"}``,
         ``{"age": "Age"}``; unlabelled names are shown as they are). The programme group is
         the treated units matched; the unmatched share is of all treated units.
         """
@@ -347,8 +384,8 @@ class Diagnostics:
         )
 
 
-@dataclass(frozen=True)
-class Verdict:
+@dataclass(frozen=True, eq=False, repr=False)
+class Verdict(Result):
     """What a report may conclude (see the module docstring for every rule).
 
     Attributes
@@ -387,6 +424,35 @@ class Verdict:
     design: str
     diagnostics: Diagnostics = field(default_factory=Diagnostics)
     prespecified: str = ""
+
+    _title = "Verdict"
+
+    @property
+    def conf_level(self) -> float:
+        """Confidence level of the primary measure's interval."""
+        return self.primary.conf_level
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row: conclusion, strength, rating, design rating, the primary estimate, headline."""
+        import pandas as pd
+
+        p = self.primary
+        return pd.DataFrame(
+            [
+                {
+                    "conclusion": self.conclusion,
+                    "strength": self.strength,
+                    "rating": self.rating,
+                    "design_rating": self.design_rating,
+                    "measure": p.name,
+                    "estimate": p.estimate,
+                    "lower": p.lower,
+                    "upper": p.upper,
+                    "p": p.two_sided_p(),
+                    "headline": self.headline,
+                }
+            ]
+        )
 
     def meta(self) -> dict[str, Any]:
         """The machine-readable facts a report carries in its ``<head>``."""
@@ -454,6 +520,9 @@ def verdict(
     blockers: list[str] = []
     best = DESIGNS[design]
     rating = best
+
+    if design == "none":
+        blockers.append("there is no comparison group, so no effect can be estimated")
 
     # ---- minimum numbers (Justice Data Lab) -----------------------------------------------
     if diag.n_programme is not None and diag.n_programme < MIN_PROGRAMME:
@@ -531,7 +600,7 @@ def verdict(
     else:
         conclusion = "reduced" if side < 0 else "increased"
         benefit = (side < 0) == (primary.good == "lower")
-        p = primary.p_value()
+        p = primary.two_sided_p()
         strength = "strong" if p < 0.001 else "moderate" if p < 0.01 else "weak"
         if p >= BORDERLINE_P:
             strength = "borderline"
@@ -573,80 +642,3 @@ def verdict(
 
 def _at_most(strength: str, cap: str) -> str:
     return strength if _ORDER[strength] <= _ORDER[cap] else cap
-
-
-def _rates(primary: Measure, groups: tuple[str, str]) -> str:
-    if primary.programme is None or primary.comparison is None or primary.unit != "per 100":
-        return ""
-    a, b = primary.programme, primary.comparison
-    return f"{fmt_percent(a)} of {groups[0]} against {fmt_percent(b)} of {groups[1]}"
-
-
-def _headline(
-    primary: Measure,
-    conclusion: str,
-    strength: str,
-    rating: int,
-    subject: str,
-    groups: tuple[str, str],
-    blockers: list[str],
-    same: list[Measure],
-) -> str:
-    outcome = primary.outcome
-    rates = _rates(primary, groups)
-    if conclusion == "not assessable":
-        return f"This comparison cannot assess the effect of {subject} on {outcome}: {blockers[0]}."
-    if conclusion == "no clear change":
-        head = f"The data cannot tell whether {subject} changed {outcome}"
-        body = f"{rates}, a difference of " if rates else "a difference of "
-        return f"{head}: {body}{primary.words()}, a range that includes no effect."
-    lower = conclusion == "reduced"
-    if rating >= 5:
-        verb = f"{subject[0].upper()}{subject[1:]} {'reduced' if lower else 'increased'} {outcome}"
-    elif rating == 4:
-        verb = (
-            f"{subject[0].upper()}{subject[1:]} appears to have "
-            f"{'reduced' if lower else 'increased'} {outcome}"
-        )
-    else:
-        verb = (
-            f"{outcome[0].upper()}{outcome[1:]} was {'lower' if lower else 'higher'} in "
-            f"{groups[0]} than in {groups[1]}"
-        )
-    numbers = f"{rates}, {primary.words()}" if rates else primary.words()
-    tail = {
-        "strong": "",
-        "moderate": "",
-        "weak": " The evidence is weak",
-        "borderline": " The evidence is borderline",
-    }[strength]
-    if tail:
-        tail += (
-            ": other analyses of the same outcome do not exclude no effect."
-            if any(m.finite and m.excludes_null() == 0 for m in same)
-            else "."
-        )
-    return f"{verb}: {numbers}.{tail}"
-
-
-def _detail(
-    primary: Measure,
-    conclusion: str,
-    strength: str,
-    rating: int,
-    design: str,
-    prespecified: str,
-) -> str:
-    parts = []
-    where = f" (fixed in {prespecified} before the results were seen)" if prespecified else ""
-    stated = "" if conclusion == "not assessable" else f", {p_text(primary.p_value())}"
-    parts.append(f"Primary measure{where}: the {primary.name} in {primary.outcome}{stated}.")
-    parts.append(f"Design: {DESIGN_WORDS[design]}, level {rating} of 5.")
-    if strength != "none":
-        parts.append(f"Strength of evidence: {strength}.")
-    if rating < 5 and conclusion in ("reduced", "increased"):
-        parts.append(
-            "Without random assignment, the difference may come partly from who took part "
-            "rather than from the support."
-        )
-    return " ".join(parts)

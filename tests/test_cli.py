@@ -40,7 +40,7 @@ def test_build_then_check_is_clean_and_detects_changes(tmp_path, monkeypatch, ca
     assert main(["build", "-q"]) == 0
     first = (root / "reports" / "tiny.html").read_bytes()
     assert b"Nothing to see: hello" in first
-    assert b"The data cannot tell whether" in (root / "reports" / "index.html").read_bytes()
+    assert b"This evaluation cannot assess" in (root / "reports" / "index.html").read_bytes()
     assert main(["build", "--check", "-q"]) == 0
     assert "reports are up to date" in capsys.readouterr().out
 

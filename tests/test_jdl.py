@@ -20,11 +20,11 @@ from __future__ import annotations
 import math
 import warnings
 from fractions import Fraction
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import assert_matches_r, expected, reference_data
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import stats
@@ -38,8 +38,8 @@ from evalkit.jdl import (
     JDLResult,
     jdl_outcomes,
 )
+from evalkit.results import Result
 
-REF = Path(__file__).parent / "reference"
 RTOL = 1e-9
 COVARIATES = ["age", "sex", "prior_offences", "sentence_length_days"]
 
@@ -90,12 +90,30 @@ def row(res: JDLResult, outcome: str) -> pd.Series:
 
 @pytest.fixture(scope="module")
 def rsim() -> pd.DataFrame:
-    return pd.read_csv(REF / "data" / "jdl_sim.csv")
+    return reference_data("jdl_sim.csv")
 
 
 @pytest.fixture(scope="module")
 def rexp() -> pd.DataFrame:
-    return pd.read_csv(REF / "expected" / "jdl_expected.csv")
+    return expected("jdl_expected.csv")
+
+
+# columns of jdl_expected.csv -> columns of JDLResult.table (R's difference is our estimate)
+R_COLUMNS = {
+    "programme": "programme",
+    "comparison": "comparison",
+    "difference": "estimate",
+    "lower": "lower",
+    "upper": "upper",
+    "p": "p",
+}
+
+
+def _match(data: pd.DataFrame, **kwargs) -> ek.MatchResult:
+    """ek.match on Cohort.data as it is (group / treated="programme"), warnings silenced."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a few programme people without a match
+        return ek.match(data, group="group", covariates=COVARIATES, **kwargs)
 
 
 # --------------------------------------------------------------------------------------------
@@ -119,7 +137,7 @@ def test_outcomes_against_R(case, rsim, rexp):
     # weight) with sandwich::vcovCL(fit, cluster = ~subclass) ("cluster") or vcovHC(fit,
     # type = "HC1") ("hc1"), normal intervals.  See tests/reference/jdl_reference.R.
     res = jdl_outcomes(rsim, **CASES[case])
-    expected = rexp[rexp["case"] == case].set_index("outcome")
+    ref = rexp[rexp["case"] == case].set_index("outcome")
     if case == "newcombe":
         # Welch frequency/days are checked in the "welch" case
         outcomes = ["rate"]
@@ -127,9 +145,9 @@ def test_outcomes_against_R(case, rsim, rexp):
         outcomes = list(JDL_OUTCOMES)
     for outcome in outcomes:
         got = row(res, outcome)
-        want = expected.loc[outcome]
-        for col in ("programme", "comparison", "difference", "lower", "upper", "p"):
-            assert got[col] == pytest.approx(want[col], rel=RTOL, abs=1e-12), (outcome, col)
+        want = ref.loc[outcome]
+        for r_col, col in R_COLUMNS.items():
+            assert_matches_r(got[col], want[r_col], f"{case} {outcome} {col}", rtol=RTOL, atol=0)
 
 
 def test_welch_frequency_and_days_are_the_default_in_every_rate_method(rsim, rexp):
@@ -155,19 +173,45 @@ def test_cluster_rate_agrees_with_matched_rate_difference():
     # evalkit.matching.matched_rate_difference (statsmodels WLS with cluster covariance)
     sim = ek.datasets.simulate_reoffending(1200, effect_hr=0.7, rng=11)
     c = ek.proven_reoffending(sim["people"], sim["offences"])
-    d = c.data.assign(treated=(c.data["group"] == "programme").astype(int)).set_index(
-        "person_id", drop=False
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        m = ek.match(d, treatment="treated", covariates=COVARIATES, ratio=2)
+    m = _match(c.data.set_index("person_id", drop=False), ratio=2)
     eff = ek.matched_rate_difference(m, outcome="reoffended")
     res = jdl_outcomes(m.data, weights="weight", cluster="subclass")
     r = row(res, "rate")
-    assert r["difference"] == pytest.approx(eff.estimate, rel=1e-10)
+    assert r["estimate"] == pytest.approx(eff.estimate, rel=1e-10)
+    assert r["se"] == pytest.approx(eff.se, rel=1e-10)
     assert r["lower"] == pytest.approx(eff.lower, rel=1e-10)
     assert r["upper"] == pytest.approx(eff.upper, rel=1e-10)
-    assert r["p"] == pytest.approx(eff.p_value, rel=1e-8)
+    assert r["p"] == pytest.approx(eff.p, rel=1e-8)
+
+
+def test_matching_with_replacement_has_no_set_to_cluster_on():
+    # with replacement a control can be in several matched sets: m.data has no subclass, and
+    # cluster="subclass" says what to use instead; cluster=None (robust by person) works and
+    # equals clustering on the person identifier (one row per person)
+    sim = ek.datasets.simulate_reoffending(1200, effect_hr=0.7, rng=11)
+    c = ek.proven_reoffending(sim["people"], sim["offences"])
+    m = _match(c.data, replace=True)
+    assert m.pairs["control"].duplicated().any() and m.data["subclass"].isna().all()
+    with pytest.raises(InputError, match="use cluster=None") as err:
+        jdl_outcomes(m.data, weights="weight", cluster="subclass")
+    assert err.value.column == "subclass"
+    assert "several matched sets" in str(err.value) and "cluster='person_id'" in str(err.value)
+    by_person = jdl_outcomes(m.data, weights="weight")
+    pd.testing.assert_frame_equal(
+        jdl_outcomes(m.data, weights="weight", cluster="person_id").table.drop(columns="method"),
+        by_person.table.drop(columns="method"),
+    )
+    assert np.isfinite(by_person.table["se"]).all()
+    # the rate is the weighted difference of m.data, with HC1 errors (R: vcovHC(type = "HC1"))
+    d = m.data[m.data["weight"] > 0]
+    w, y, z = d["weight"], d["reoffended"].astype(float), d["group"] == "programme"
+    diff = np.average(y[z], weights=w[z]) - np.average(y[~z], weights=w[~z])
+    assert row(by_person, "rate")["estimate"] == pytest.approx(diff, rel=1e-12)
+    # a few missing sets (not all) are still named row by row
+    some = m.data.assign(subclass=np.where(m.data["group"] == "programme", 1, np.nan))
+    with pytest.raises(InputError, match="has missing values") as err:
+        jdl_outcomes(some, weights="weight", cluster="subclass")
+    assert err.value.n_rows == int(((some["group"] == "comparison") & (some["weight"] > 0)).sum())
 
 
 # --------------------------------------------------------------------------------------------
@@ -188,7 +232,8 @@ def test_newcombe_1998_example_a(rexp):
     assert round(mn["lower"], 4) == 0.0528 and round(mn["upper"], 4) == 0.3382  # method 6
     # 56 reoffenders and 14 non-reoffenders: the rules are met; 0.2 more, significant
     assert r["shown"] and r["significant"]
-    assert r["difference"] == pytest.approx(0.2)
+    assert r["estimate"] == pytest.approx(0.2)
+    assert np.isnan(r["se"])  # a score interval is not estimate ± z·se
 
 
 def test_blue_sky_published_interval_with_the_jdl_method():
@@ -244,7 +289,8 @@ def test_welch_frequency_by_hand():
     q = stats.t.ppf(0.975, df)
     assert r["programme"] == pytest.approx(5 / 6, rel=1e-14)
     assert r["comparison"] == pytest.approx(1.0, rel=1e-14)
-    assert r["difference"] == pytest.approx(diff, rel=1e-13)
+    assert r["estimate"] == pytest.approx(diff, rel=1e-13)
+    assert r["se"] == pytest.approx(se, rel=1e-12)
     assert r["lower"] == pytest.approx(diff - q * se, rel=1e-12)
     assert r["upper"] == pytest.approx(diff + q * se, rel=1e-12)
     assert r["p"] == pytest.approx(2 * stats.t.sf(abs(diff) / se, df), rel=1e-10)
@@ -266,7 +312,7 @@ def test_days_to_first_by_hand_identical_means_are_inconclusive():
     # programme reoffenders: 10 at 30, 10 at 90, 10 at 150 days -> mean 90;
     # comparison: 20 at 60, 20 at 120 -> mean 90. Difference 0, t = 0, p = 1.
     assert r["programme"] == 90 and r["comparison"] == 90
-    assert r["difference"] == 0 and r["p"] == pytest.approx(1.0)
+    assert r["estimate"] == 0 and r["p"] == pytest.approx(1.0)
     assert r["n_programme"] == 30 and r["n_comparison"] == 40
     # symmetric interval ±t_df·se with s1² = (10·60² + 10·0² + 10·60²)/29 = 72000/29 and
     # s0² = 40·30²/39 = 36000/39
@@ -436,8 +482,45 @@ def test_repr_html_and_to_frame(rsim):
     assert "Justice Data Lab outcome set" in page and "<table" in page
     assert "For every 100 people" in page or "inconclusive" in page
     frame = res.to_frame()
-    frame.loc[0, "difference"] = 99.0
-    assert res.table.loc[0, "difference"] != 99.0  # a copy
+    frame.loc[0, "estimate"] = 99.0
+    assert res.table.loc[0, "estimate"] != 99.0  # a copy
+
+
+def test_result_contract(rsim):
+    res = jdl_outcomes(rsim, weights="weight", cluster="subclass", conf_level=0.9)
+    assert isinstance(res, Result) and res.conf_level == 0.9
+    text = repr(res)
+    assert text.startswith("JDLResult(rate_estimate=-0.1") and len(text) <= 240
+    assert "treated_label='programme'" in text and "\n" not in text
+    assert res.summary().startswith("Justice Data Lab outcome set")
+    assert {"estimate", "se", "lower", "upper", "p"} <= set(res.to_frame().columns)
+    assert not {"difference", "p_value", "coef"} & set(res.to_frame().columns)
+    with pytest.raises(AttributeError):
+        res.conf_level = 0.95  # type: ignore[misc]
+
+
+def test_result_is_independent_of_the_input_frame(rsim):
+    df = rsim.copy()
+    res = jdl_outcomes(df, weights="weight", cluster="subclass")
+    table, display = res.to_frame(), res.display.copy()
+    df.loc[:, "reoffended"] = 0
+    df.loc[:, "n_reoffences"] = 0
+    df.loc[:, "group"] = "comparison"
+    pd.testing.assert_frame_equal(res.to_frame(), table)
+    pd.testing.assert_frame_equal(res.display, display)
+
+
+def test_group_and_treated_take_any_labels(rsim):
+    # Cohort.data's labels are the default; other labels and 0/1 columns give the same table
+    base = jdl_outcomes(rsim).table
+    arms = rsim.assign(arm=rsim["group"].map({"programme": "scheme", "comparison": "usual"}))
+    other = jdl_outcomes(arms.drop(columns="group"), group="arm", treated="scheme")
+    pd.testing.assert_frame_equal(other.table, base)
+    assert (other.treated_label, other.control_label) == ("scheme", "usual")
+    coded = rsim.assign(group=(rsim["group"] == "programme").astype(int))
+    pd.testing.assert_frame_equal(jdl_outcomes(coded, treated=1).table, base)
+    with pytest.raises(InputError, match="treated=1"):
+        jdl_outcomes(coded)  # a 0/1 column needs treated=1
 
 
 # --------------------------------------------------------------------------------------------
@@ -452,28 +535,27 @@ def test_missing_column_is_named(rsim):
         jdl_outcomes(rsim, weights="wt")
 
 
-def test_one_group_only_is_a_design_error(rsim):
-    with pytest.raises(DesignError, match="no rows in the comparison group"):
+def test_one_group_only_is_an_error(rsim):
+    with pytest.raises(DesignError, match="only one group"):
         jdl_outcomes(rsim[rsim["group"] == "programme"])
-    with pytest.raises(DesignError, match="no rows in the programme group"):
+    with pytest.raises(InputError, match="no rows labelled treated='programme'"):
         jdl_outcomes(rsim[rsim["group"] == "comparison"])
-    with pytest.raises(InputError, match="found other labels \\['programme'\\]"):
-        jdl_outcomes(rsim, programme="treated")
-    with pytest.raises(InputError, match="must be different"):
-        jdl_outcomes(rsim, programme="programme", comparison="programme")
+    with pytest.raises(InputError, match="no rows labelled treated='treated'") as err:
+        jdl_outcomes(rsim, treated="treated")
+    assert err.value.column == "group"
 
 
-def test_unknown_group_labels_name_the_rows(rsim):
+def test_unknown_group_labels_are_listed(rsim):
     df = rsim.copy()
     df.loc[[3, 7], "group"] = "Programme "
-    with pytest.raises(InputError) as err:
+    with pytest.raises(InputError, match="exactly two groups") as err:
         jdl_outcomes(df)
     assert err.value.column == "group"
-    assert err.value.rows == ["J0004", "J0008"]
     assert "'Programme '" in str(err.value)
     df.loc[[3, 7], "group"] = None
-    with pytest.raises(InputError, match="missing values"):
+    with pytest.raises(InputError, match="missing values") as err:
         jdl_outcomes(df)
+    assert err.value.rows == ["J0004", "J0008"]
 
 
 def test_jdl_outcomes_refuses_duplicate_person_ids(rsim):
@@ -493,10 +575,7 @@ def test_jdl_outcomes_refuses_duplicate_person_ids(rsim):
     # matching with replacement: a control matched twice is still one row (with its weight)
     sim = ek.datasets.simulate_reoffending(1200, effect_hr=0.7, rng=11)
     c = ek.proven_reoffending(sim["people"], sim["offences"])
-    d = c.data.assign(treated=(c.data["group"] == "programme").astype(int))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        m = ek.match(d, treatment="treated", covariates=COVARIATES, replace=True)
+    m = _match(c.data, replace=True)
     assert m.pairs["control"].duplicated().any()
     res = jdl_outcomes(m.data, weights="weight")
     assert row(res, "rate")["n_comparison"] == m.pairs["control"].nunique()
@@ -543,10 +622,13 @@ def test_bad_weights_clusters_and_options(rsim):
     with pytest.raises(InputError, match=r"'subclass'.*missing") as err:
         jdl_outcomes(df, weights="weight", cluster="subclass")
     assert err.value.rows == ["J0005"]
-    with pytest.raises(InputError, match=r"'wald'.*valid values are 'newcombe'"):
+    with pytest.raises(InputError, match=r"argument 'rate_method': valid values are 'newcombe'"):
         jdl_outcomes(rsim, rate_method="wald")
     with pytest.raises(InputError, match="strictly between 0 and 1"):
         jdl_outcomes(rsim, conf_level=95)
+    with pytest.raises(InputError, match="argument 'conf_level'") as err:
+        jdl_outcomes(rsim, conf_level="0.9")
+    assert err.value.column == "conf_level"
     with pytest.raises(InputError, match="DataFrame"):
         jdl_outcomes(rsim.to_dict())
 
@@ -574,12 +656,7 @@ def _matched(n: int, hr: float, seed: int) -> tuple[JDLResult, JDLResult]:
     """
     sim = ek.datasets.simulate_reoffending(n, effect_hr=hr, programme_share=0.2, rng=seed)
     c = ek.proven_reoffending(sim["people"], sim["offences"], sim["custody"], sim["deaths"])
-    d = c.data.assign(treated=(c.data["group"] == "programme").astype(int))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # a few programme people without a match
-        m = ek.match(
-            d, treatment="treated", covariates=COVARIATES, caliper=0.2, link="linear.logit"
-        )
+    m = _match(c.data, caliper=0.2, link="linear.logit")
     return jdl_outcomes(c.data), jdl_outcomes(m.data, weights="weight", cluster="subclass")
 
 
@@ -679,11 +756,11 @@ def test_properties(df, method):
     for o in JDL_OUTCOMES:
         r = t.loc[o]
         if np.isfinite(r["lower"]):
-            assert r["lower"] <= r["difference"] + 1e-12 <= r["upper"] + 2e-12
+            assert r["lower"] <= r["estimate"] + 1e-12 <= r["upper"] + 2e-12
         if r["significant"]:
             assert r["p"] <= 0.05 and (r["upper"] < 0 or r["lower"] > 0)
         if swapped is not None:  # relabelling the groups mirrors every comparison
-            assert s.loc[o, "difference"] == pytest.approx(-r["difference"], abs=1e-12, nan_ok=True)
+            assert s.loc[o, "estimate"] == pytest.approx(-r["estimate"], abs=1e-12, nan_ok=True)
             if np.isfinite(r["lower"]):
                 assert s.loc[o, "lower"] == pytest.approx(-r["upper"], abs=1e-9)
                 assert s.loc[o, "upper"] == pytest.approx(-r["lower"], abs=1e-9)
@@ -698,13 +775,11 @@ def test_properties(df, method):
             assert "inconclusive" not in sentence and "between" not in sentence
 
 
-def test_docstring_examples(monkeypatch):
+def test_docstring_examples():
     import doctest
 
     import evalkit.jdl as module
 
-    # the example uses the public name ek.jdl_outcomes (exported from evalkit/__init__.py)
-    monkeypatch.setattr(ek, "jdl_outcomes", jdl_outcomes, raising=False)
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted >= 5 and result.failed == 0
 
@@ -712,14 +787,14 @@ def test_docstring_examples(monkeypatch):
 def test_nobody_or_everybody_reoffending_gives_p_one():
     # pooled proportion 1: the two-proportion test has no variance; the groups cannot differ
     r = row(jdl_outcomes(counts_frame(60, 60, 40, 40)), "rate")
-    assert r["p"] == 1.0 and r["difference"] == 0.0 and not r["significant"]
+    assert r["p"] == 1.0 and r["estimate"] == 0.0 and not r["significant"]
     assert not r["shown"]  # nobody in the programme group did not reoffend: n(1 - p) = 0
 
 
 def test_inconclusive_wording_counts_one_and_less_than_one():
     # a limit that rounds to 0 reads "less than 1"; 1 takes the singular
-    from evalkit.jdl import _up_to
+    from evalkit._jdl_wording import up_to
 
-    assert _up_to(0, "people") == "by less than 1 person"
-    assert _up_to(1, "days") == "by up to 1 day"
-    assert _up_to(7, "proven reoffences") == "by up to 7 proven reoffences"
+    assert up_to(0, "people") == "by less than 1 person"
+    assert up_to(1, "days") == "by up to 1 day"
+    assert up_to(7, "proven reoffences") == "by up to 7 proven reoffences"

@@ -9,26 +9,31 @@ digits, so pairs are compared exactly and numbers to 1e-6 relative (agreement is
 practice); the propensity-model coefficients come from two different IRLS implementations and are
 compared to 1e-6 relative.
 
+The R files name indicator columns ``offence_type_other`` / ``court_A`` (the names evalkit used
+when they were written); :func:`r_term` maps them to evalkit's ``offence_type[other]`` /
+``court[A]``. Only names are mapped, never values.
+
 Properties that vary with the input are tested with hypothesis against a deliberately naive
 O(n₁·n₀) re-implementation of MatchIt's ``nn_matchC`` loop written below.
 """
 
 from __future__ import annotations
 
+import re
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import assert_matches_r, expected, reference_data
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import evalkit.matching as mt
 from evalkit.errors import DesignError, InputError, StatisticalWarning
 
-REF = Path(__file__).parent / "reference"
 COVS = ["age", "female", "prior_offences", "risk_score", "employed", "offence_type"]
+ARM = {"group": "treated", "treated": 1}  # the simulated cohort codes the arms 0/1
 BAL_COLS = {
     "mean_treated": "mean_treated_{}",
     "mean_control": "mean_control_{}",
@@ -39,13 +44,23 @@ BAL_COLS = {
 }
 
 
+def r_term(name: str) -> str:
+    """The R script's indicator name (``offence_type_other``) as evalkit names it."""
+    return re.sub(r"^(offence_type|court)_(.+)$", r"\1[\2]", name)
+
+
 def read(name: str) -> pd.DataFrame:
-    return pd.read_csv(REF / "expected" / name)
+    """An R reference table, indicator names (``term``/``covariate``) mapped to evalkit's."""
+    ref = expected(name)
+    for col in ("term", "covariate"):
+        if col in ref.columns:
+            ref[col] = ref[col].map(r_term)
+    return ref
 
 
 @pytest.fixture(scope="module")
 def sim() -> pd.DataFrame:
-    return pd.read_csv(REF / "data" / "matching_sim.csv").set_index("id", drop=False)
+    return reference_data("matching_sim.csv").set_index("id", drop=False)
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +105,9 @@ def run_spec(sim: pd.DataFrame, scores: pd.DataFrame, spec: str, *, r_scores: bo
 def run_weight(sim: pd.DataFrame, name: str):
     key = ("weight", name)
     if key not in _RESULTS:
-        _RESULTS[key] = mt.weight(sim, treatment="treated", covariates=COVS, **WEIGHT_CASES[name])
+        _RESULTS[key] = mt.weight(
+            sim, group="treated", treated=1, covariates=COVS, **WEIGHT_CASES[name]
+        )
     return _RESULTS[key]
 
 
@@ -103,7 +120,8 @@ def _run_spec(sim: pd.DataFrame, scores: pd.DataFrame, spec: str, *, r_scores: b
         warnings.simplefilter("ignore", StatisticalWarning)
         return mt.match(
             sim,
-            treatment="treated",
+            group="treated",
+            treated=1,
             covariates=COVS,
             distance=distance,
             link=link,
@@ -119,17 +137,18 @@ def _run_spec(sim: pd.DataFrame, scores: pd.DataFrame, spec: str, *, r_scores: b
 def test_propensity_score_against_R(sim, scores):
     # glm(treated ~ age + female + prior_offences + risk_score + employed + offence_type,
     #     family = binomial, control = glm.control(epsilon = 1e-14))
-    ps = mt.propensity_score(sim, treatment="treated", covariates=COVS)
+    ps = mt.propensity_score(sim, group="treated", treated=1, covariates=COVS)
     ref = read("matching_ps_coef.csv").set_index("term")
-    assert list(ps.table.index) == list(ref.index)
-    for col, rcol in (("coef", "estimate"), ("se", "se"), ("z", "z")):
-        np.testing.assert_allclose(ps.table[col], ref[rcol], rtol=1e-6)
+    assert list(ps.coefficients.index) == list(ref.index)
+    assert list(ps.coefficients.index)[-2:] == ["offence_type[other]", "offence_type[violence]"]
+    for col, rcol in (("estimate", "estimate"), ("se", "se"), ("statistic", "z")):
+        assert_matches_r(ps.coefficients[col], ref[rcol], f"propensity model {col}")
     # R's SEs use the IRLS weights of the last iteration, statsmodels those at the final
     # estimate: they differ by ~3e-8 relative, which p-values of 1e-21 amplify to ~3e-6; compare
     # log p (relative ~1e-7).
-    np.testing.assert_allclose(np.log(ps.table["p"]), np.log(ref["p"]), rtol=1e-6)
-    np.testing.assert_allclose(ps.scores.to_numpy(), scores["ps"].to_numpy(), rtol=1e-8)
-    np.testing.assert_allclose(ps.linear_predictor.to_numpy(), scores["lp"].to_numpy(), rtol=1e-7)
+    assert_matches_r(np.log(ps.coefficients["p"]), np.log(ref["p"]), "propensity model log p")
+    assert_matches_r(ps.scores, scores["ps"], "propensity scores", rtol=1e-8)
+    assert_matches_r(ps.linear_predictor, scores["lp"], "linear predictor", rtol=1e-7)
     fit = read("matching_ps_fit.csv").iloc[0]
     assert ps.deviance == pytest.approx(fit["deviance"], rel=1e-10)
     assert ps.null_deviance == pytest.approx(fit["null_deviance"], rel=1e-10)
@@ -155,7 +174,7 @@ def test_match_pairs_against_R(sim, scores, spec, r_scores):
     assert got == want
     units = read("matching_units.csv")
     units = units[units["spec"] == spec].set_index("id")
-    np.testing.assert_allclose(m.weights.to_numpy(), units["weight"].to_numpy(), rtol=1e-12)
+    assert_matches_r(m.weights, units["weight"], f"matching weights {spec}", rtol=1e-12)
     if bool(spec_kwargs(spec)["replace"]):
         assert m.subclass.isna().all()
     else:  # same matched sets (MatchIt numbers them differently)
@@ -182,12 +201,8 @@ def test_match_balance_against_R(sim, scores, spec):
         r = ref[ref["sample"] == sample].set_index("covariate")
         assert set(r.index) == set(table.index)
         for rcol, pcol in BAL_COLS.items():
-            np.testing.assert_allclose(
-                table.loc[r.index, pcol.format(suffix)].to_numpy(dtype=float),
-                r[rcol].to_numpy(dtype=float),
-                rtol=1e-6,
-                atol=1e-12,
-                err_msg=f"{spec} {sample} {rcol}",
+            assert_matches_r(
+                table.loc[r.index, pcol.format(suffix)], r[rcol], f"{spec} {sample} {rcol}"
             )
 
 
@@ -221,14 +236,16 @@ def test_matched_rate_difference_against_R(sim, scores, spec):
     assert eff.estimate == pytest.approx(ref["estimate"], rel=1e-9)
     assert eff.se == pytest.approx(ref["se"], rel=1e-9)
     assert eff.lower == pytest.approx(ref["estimate"] - 1.959963984540054 * ref["se"], rel=1e-9)
-    assert eff.to_frame().shape == (1, 10)
+    frame = eff.to_frame()
+    assert list(frame.columns[:6]) == ["estimate", "se", "lower", "upper", "statistic", "p"]
+    assert frame.shape == (1, 17) and eff.conf_level == 0.95
 
 
 def test_exact_cell_without_controls_is_reported(sim, scores):
     # court "D" has 6 treated people and no controls: they must be counted, not dropped
     with pytest.warns(StatisticalWarning, match="6 of 499 treated units have fewer than 1"):
         m = mt.match(
-            sim, treatment="treated", covariates=COVS, distance=scores["ps"], exact="court"
+            sim, group="treated", treated=1, covariates=COVS, distance=scores["ps"], exact="court"
         )
     assert m.counts.loc["unmatched", "treated"] == 6
     assert set(m.unmatched.index) == set(sim.index[sim["court"] == "D"])
@@ -260,7 +277,7 @@ def test_weights_against_R(sim, name):
     # ate_trim95: all capped at quantile(w_ate, 0.95, type = 7); ate_max10: pmin(w_ate, 10)
     w = run_weight(sim, name)
     ref = read("matching_ipw.csv")
-    np.testing.assert_allclose(w.weights.to_numpy(), ref[f"w_{name}"].to_numpy(), rtol=1e-8)
+    assert_matches_r(w.weights, ref[f"w_{name}"], f"IPW weights {name}", rtol=1e-8)
     trim = read("matching_ipw_trim.csv").set_index("weighting")
     if name in trim.index:
         assert w.n_trimmed == trim.loc[name, "n_trimmed"]
@@ -280,12 +297,8 @@ def test_weighted_balance_against_R(sim, name):
     for sample, suffix in (("all", "before"), ("weighted", "after")):
         r = ref[ref["sample"] == sample].set_index("covariate")
         for rcol, pcol in BAL_COLS.items():
-            np.testing.assert_allclose(
-                table.loc[r.index, pcol.format(suffix)].to_numpy(dtype=float),
-                r[rcol].to_numpy(dtype=float),
-                rtol=1e-6,
-                atol=1e-12,
-                err_msg=f"{name} {sample} {rcol}",
+            assert_matches_r(
+                table.loc[r.index, pcol.format(suffix)], r[rcol], f"{name} {sample} {rcol}"
             )
     ess = read("matching_ipw_ess.csv").set_index("weighting").loc[name]
     assert w.sample_sizes.loc["ess", "control"] == pytest.approx(ess["ess_control"], rel=1e-9)
@@ -294,13 +307,17 @@ def test_weighted_balance_against_R(sim, name):
     # the same through the public balance() with the weights as a column
     b = mt.balance(
         sim.assign(w=w.weights),
-        treatment="treated",
+        group="treated",
+        treated=1,
         covariates=COVS,
         weights="w",
         estimand=w.estimand,
     )
     pd.testing.assert_frame_equal(b.table, table.drop(index="distance"))
     assert b.sample_sizes.equals(w.sample_sizes)
+    # and with the WeightResult itself as the weights
+    b2 = mt.balance(sim, **ARM, covariates=COVS, weights=w, estimand=w.estimand)
+    pd.testing.assert_frame_equal(b2.table, b.table)
 
 
 @pytest.mark.parametrize("name", ["att", "ate", "ate_stab", "att_trim95", "ate_max10"])
@@ -334,11 +351,15 @@ def test_greedy_depends_on_order_by_hand():
     # treated 0.6 (row 0) and 0.5 (row 1); controls 0.55 (row 2) and 0.2 (row 3).
     # largest first: 0.6 takes 0.55, 0.5 is left with 0.2; smallest first: the reverse.
     df = frame([1, 1, 0, 0], [0.6, 0.5, 0.55, 0.2])
-    big = mt.match(df, treatment="treated", covariates=["x"], distance="d")
-    small = mt.match(df, treatment="treated", covariates=["x"], distance="d", order="smallest")
+    big = mt.match(df, group="treated", treated=1, covariates=["x"], distance="d")
+    small = mt.match(
+        df, group="treated", treated=1, covariates=["x"], distance="d", order="smallest"
+    )
     assert pairs_of(big) == {(0, 2), (1, 3)}
     assert pairs_of(small) == {(1, 2), (0, 3)}
-    data_order = mt.match(df, treatment="treated", covariates=["x"], distance="d", order="data")
+    data_order = mt.match(
+        df, group="treated", treated=1, covariates=["x"], distance="d", order="data"
+    )
     assert pairs_of(data_order) == {(0, 2), (1, 3)}
 
 
@@ -346,10 +367,12 @@ def test_ties_go_to_the_earliest_row_by_hand():
     # treated score 5 (row 3); controls 6 (row 0), 4 (row 1), 4 (row 2): all at distance 1,
     # row 0 is earliest. Then with it taken: rows 1 and 2 tie, row 1 wins.
     df = frame([0, 0, 0, 1, 1], [6, 4, 4, 5, 5])
-    m = mt.match(df, treatment="treated", covariates=["x"], distance="d")
+    m = mt.match(df, group="treated", treated=1, covariates=["x"], distance="d")
     assert pairs_of(m) == {(3, 0), (4, 1)}
     df2 = frame([0, 0, 0, 1], [4, 4, 6, 5])  # left side has the earliest rows now
-    assert pairs_of(mt.match(df2, treatment="treated", covariates=["x"], distance="d")) == {(3, 0)}
+    assert pairs_of(mt.match(df2, group="treated", treated=1, covariates=["x"], distance="d")) == {
+        (3, 0)
+    }
 
 
 def test_ratio_weights_by_hand():
@@ -359,7 +382,7 @@ def test_ratio_weights_by_hand():
     # by 3/2: 0.75, 0.75, 1.5 (MatchIt's convention).
     df = frame([1, 1, 0, 0, 0], [0.9, 0.1, 0.8, 0.7, 0.2])
     with pytest.warns(StatisticalWarning, match="1 of 2 treated units have fewer than 2 matches"):
-        m = mt.match(df, treatment="treated", covariates=["x"], distance="d", ratio=2)
+        m = mt.match(df, group="treated", treated=1, covariates=["x"], distance="d", ratio=2)
     np.testing.assert_allclose(m.weights.to_numpy(), [1, 1, 0.75, 0.75, 1.5])
     assert m.unmatched.loc[1, "n_matched"] == 1
     assert "used by earlier matches" in m.unmatched.loc[1, "reason"]
@@ -374,7 +397,8 @@ def test_caliper_by_hand():
     with pytest.warns(StatisticalWarning):
         m = mt.match(
             df,
-            treatment="treated",
+            group="treated",
+            treated=1,
             covariates=["x"],
             distance="d",
             caliper=1.5,
@@ -384,14 +408,14 @@ def test_caliper_by_hand():
     assert m.unmatched.loc[4, "reason"] == "no control unit within the caliper"
     sd = float(np.std([0, 1, 2, 3, 10], ddof=1))
     with pytest.warns(StatisticalWarning):
-        m2 = mt.match(df, treatment="treated", covariates=["x"], distance="d", caliper=0.3)
+        m2 = mt.match(df, group="treated", treated=1, covariates=["x"], distance="d", caliper=0.3)
     assert m2.caliper == pytest.approx(0.3 * sd)
 
 
 def test_more_treated_than_controls_by_hand():
     df = frame([1, 1, 1, 0], [0.3, 0.5, 0.7, 0.6])
     with pytest.warns(StatisticalWarning, match="2 of 3 treated units"):
-        m = mt.match(df, treatment="treated", covariates=["x"], distance="d")
+        m = mt.match(df, group="treated", treated=1, covariates=["x"], distance="d")
     assert pairs_of(m) == {(2, 3)}
     assert m.counts.loc["unmatched", "treated"] == 2
     assert m.counts.loc["matched", "control"] == 1
@@ -403,7 +427,7 @@ def test_more_treated_than_controls_by_hand():
 def test_with_replacement_by_hand():
     # both treated want control row 2; with replacement they share it (weight scaled to 1)
     df = frame([1, 1, 0, 0], [0.50, 0.52, 0.51, 0.1])
-    m = mt.match(df, treatment="treated", covariates=["x"], distance="d", replace=True)
+    m = mt.match(df, group="treated", treated=1, covariates=["x"], distance="d", replace=True)
     assert pairs_of(m) == {(0, 2), (1, 2)}
     np.testing.assert_allclose(m.weights.to_numpy(), [1, 1, 1, 0])
     assert m.subclass.isna().all() and "subclass" in m.data.columns
@@ -414,7 +438,7 @@ def test_balance_by_hand():
     df = pd.DataFrame(
         {"t": [1, 1, 1, 0, 0, 0, 0], "x": [1.0, 2, 6, 0, 1, 1, 4], "b": [1, 0, 1, 0, 0, 1, 0]}
     )
-    b = mt.balance(df, treatment="t", covariates=["x", "b"])
+    b = mt.balance(df, group="t", treated=1, covariates=["x", "b"])
     sx = np.sqrt(np.var([1.0, 2, 6], ddof=1))
     assert b.table.loc["x", "smd_before"] == pytest.approx((3.0 - 1.5) / sx)
     assert b.table.loc["b", "smd_before"] == pytest.approx((2 / 3 - 1 / 4) / np.sqrt(2 / 9))
@@ -428,7 +452,7 @@ def test_balance_by_hand():
     assert b.sample_sizes.loc["n"].tolist() == [4.0, 3.0]
     # ATE: pooled SD sqrt((s1² + s0²)/2); weights double control row 6
     w = [1, 1, 1, 1, 1, 1, 2]
-    b2 = mt.balance(df, treatment="t", covariates=["x"], weights=w, estimand="ATE")
+    b2 = mt.balance(df, group="t", treated=1, covariates=["x"], weights=w, estimand="ATE")
     s0 = np.var([0.0, 1, 1, 4], ddof=1)
     assert b2.table.loc["x", "smd_after"] == pytest.approx((3.0 - 10 / 5) / np.sqrt((7.0 + s0) / 2))
     assert b2.sample_sizes.loc["ess", "control"] == pytest.approx(5**2 / 7)  # (Σw)²/Σw²
@@ -438,16 +462,16 @@ def test_balance_sd_fallback_by_hand():
     # every treated person has b = 1, so the treated SD is 0; MatchIt then standardises by the
     # pooled SD: sqrt(Σ_g s_g (1 - s_g/n_g) / n) = sqrt((0 + 1·(2/3)) / 6) = 1/3.
     df = pd.DataFrame({"t": [1, 1, 1, 0, 0, 0], "b": [1, 1, 1, 0, 1, 0]})
-    b = mt.balance(df, treatment="t", covariates=["b"])
+    b = mt.balance(df, group="t", treated=1, covariates=["b"])
     assert b.table.loc["b", "smd_before"] == pytest.approx((1 - 1 / 3) / (1 / 3))
 
 
 def test_categorical_covariates_give_one_row_per_level(sim):
-    b = mt.balance(sim, treatment="treated", covariates=["offence_type"])
+    b = mt.balance(sim, group="treated", treated=1, covariates=["offence_type"])
     assert list(b.table.index) == [
-        "offence_type_acquisitive",
-        "offence_type_other",
-        "offence_type_violence",
+        "offence_type[acquisitive]",
+        "offence_type[other]",
+        "offence_type[violence]",
     ]
 
 
@@ -456,44 +480,50 @@ def test_propensity_model_refuses_numbers_stored_as_text(sim, dtype):
     # ages read from a file as text must not become one dummy per distinct age
     df = sim.assign(age=sim["age"].astype(str).astype(dtype))
     calls = {
-        "propensity_score": lambda: mt.propensity_score(df, treatment="treated", covariates=COVS),
-        "match": lambda: mt.match(df, treatment="treated", covariates=COVS),
-        "weight": lambda: mt.weight(df, treatment="treated", covariates=COVS),
-        "balance": lambda: mt.balance(df, treatment="treated", covariates=COVS),
+        "propensity_score": lambda: mt.propensity_score(
+            df, group="treated", treated=1, covariates=COVS
+        ),
+        "match": lambda: mt.match(df, group="treated", treated=1, covariates=COVS),
+        "weight": lambda: mt.weight(df, group="treated", treated=1, covariates=COVS),
+        "balance": lambda: mt.balance(df, group="treated", treated=1, covariates=COVS),
         "match (balance only)": lambda: mt.match(
-            df, treatment="treated", covariates=COVS, distance=sim["risk_score"].to_numpy()
+            df, group="treated", treated=1, covariates=COVS, distance=sim["risk_score"].to_numpy()
         ),
     }
     for name, call in calls.items():
         with pytest.raises(InputError, match="holds numbers stored as text") as err:
             call()
         assert err.value.column == "age", name
-    ref = mt.propensity_score(sim, treatment="treated", covariates=COVS)
+    ref = mt.propensity_score(sim, group="treated", treated=1, covariates=COVS)
     fixed = df.assign(age=pd.to_numeric(df["age"]))
-    ps = mt.propensity_score(fixed, treatment="treated", covariates=COVS)
-    np.testing.assert_allclose(ps.table["coef"], ref.table["coef"], rtol=1e-10)
+    ps = mt.propensity_score(fixed, group="treated", treated=1, covariates=COVS)
+    np.testing.assert_allclose(
+        ps.coefficients["estimate"], ref.coefficients["estimate"], rtol=1e-10
+    )
 
     # numeric codes of a factor: refused as text; declared categorical, the same model and
     # the same matches as the named levels
-    ref_m = mt.match(sim, treatment="treated", covariates=COVS)
+    ref_m = mt.match(sim, group="treated", treated=1, covariates=COVS)
     codes = sim["offence_type"].map({"acquisitive": "1", "other": "2", "violence": "3"})
     codes = codes.astype(dtype)
     with pytest.raises(InputError, match=r"column 'offence_type'.*numbers stored as text"):
-        mt.match(sim.assign(offence_type=codes), treatment="treated", covariates=COVS)
+        mt.match(sim.assign(offence_type=codes), group="treated", treated=1, covariates=COVS)
     for declared in (codes.astype("category"), pd.to_numeric(codes).astype("category")):
         d = sim.assign(offence_type=declared)
-        ps = mt.propensity_score(d, treatment="treated", covariates=COVS)
-        assert list(ps.table.index)[-2:] == ["offence_type_2", "offence_type_3"]
-        np.testing.assert_allclose(ps.table["coef"], ref.table["coef"], rtol=1e-10)
+        ps = mt.propensity_score(d, group="treated", treated=1, covariates=COVS)
+        assert list(ps.coefficients.index)[-2:] == ["offence_type[2]", "offence_type[3]"]
+        np.testing.assert_allclose(
+            ps.coefficients["estimate"], ref.coefficients["estimate"], rtol=1e-10
+        )
         np.testing.assert_allclose(ps.scores, ref.scores, rtol=1e-10)
-        m = mt.match(d, treatment="treated", covariates=COVS)
+        m = mt.match(d, group="treated", treated=1, covariates=COVS)
         pd.testing.assert_frame_equal(m.pairs, ref_m.pairs)
         np.testing.assert_allclose(m.balance()["smd_after"], ref_m.balance()["smd_after"])
 
 
 def test_atc_weights_by_hand():
     df = pd.DataFrame({"t": [1, 0, 1, 0, 1, 0], "x": [0.0, 1, 2, 3, 4, 5.5]})
-    w = mt.weight(df, treatment="t", covariates=["x"], estimand="ATC")
+    w = mt.weight(df, group="t", treated=1, covariates=["x"], estimand="ATC")
     p = w.propensity.scores.to_numpy()
     np.testing.assert_allclose(w.weights, np.where(df["t"] == 1, (1 - p) / p, 1.0))
 
@@ -506,8 +536,8 @@ def test_plot_love_has_alt_text_and_colour_blind_palette(sim, scores):
 
     m = run_spec(sim, scores, "nn1", r_scores=True)
     ax = m.plot_love()
-    assert ax.evalkit_alt_text == m.love_alt_text()
-    assert "before matching" in ax.evalkit_alt_text and "0.1" in ax.evalkit_alt_text
+    assert ax.alt_text == m.love_alt_text()
+    assert "before matching" in ax.alt_text and "0.1" in ax.alt_text
     colours = {tuple(np.round(c.get_edgecolor()[0][:3], 3)) for c in ax.collections}
     assert (0.835, 0.369, 0.0) in colours  # Okabe–Ito vermillion (#D55E00)
     assert len(ax.get_yticklabels()) == len(m.balance())
@@ -519,76 +549,95 @@ def test_plot_love_has_alt_text_and_colour_blind_palette(sim, scores):
 # ------------------------------------------------------------------------------------------
 
 
-def test_treatment_must_be_0_1_naming_rows():
+def test_group_must_hold_the_two_arms():
     df = pd.DataFrame({"t": [0, 1, 2, 1], "x": [1.0, 2, 3, 4]}, index=list("abcd"))
-    with pytest.raises(InputError, match=r"column 't'.*0 \(control\) or 1.*'c'"):
-        mt.match(df, treatment="t", covariates=["x"])
+    with pytest.raises(InputError, match=r"column 't'.*exactly two groups"):
+        mt.match(df, group="t", treated=1, covariates=["x"])
+    # a 0/1 column needs treated=1 (the default label is "programme")
+    with pytest.raises(InputError, match=r"column 't'.*treated='programme'.*needs treated=1"):
+        mt.propensity_score(df.iloc[:2], group="t", covariates=["x"])
+    labelled = pd.DataFrame({"arm": ["scheme", "other", "scheme"], "x": [1.0, 2, 3]})
+    with pytest.raises(InputError, match=r"column 'arm'.*no rows labelled treated='programme'"):
+        mt.balance(labelled, group="arm", covariates=["x"])
+    with pytest.raises(InputError, match=r"argument 'covariates'.*group column 'arm'"):
+        mt.balance(labelled, group="arm", treated="scheme", covariates=["x", "arm"])
 
 
 def test_missing_covariate_names_rows():
     df = pd.DataFrame({"t": [0, 1, 0, 1], "x": [1.0, np.nan, 3, np.nan]}, index=[10, 11, 12, 13])
     with pytest.raises(InputError, match=r"column 'x'.*missing.*11, 13"):
-        mt.match(df, treatment="t", covariates=["x"])
+        mt.match(df, group="t", treated=1, covariates=["x"])
     with pytest.raises(InputError, match=r"column 'x'"):
-        mt.weight(df, treatment="t", covariates=["x"])
+        mt.weight(df, group="t", treated=1, covariates=["x"])
 
 
 def test_one_group_only_is_a_design_error():
     df = pd.DataFrame({"t": [1, 1, 1], "x": [1.0, 2, 3]})
-    with pytest.raises(DesignError, match="no control"):
-        mt.match(df, treatment="t", covariates=["x"])
-    with pytest.raises(DesignError, match="no treated"):
-        mt.match(df.assign(t=0), treatment="t", covariates=["x"], distance="x")
+    with pytest.raises(DesignError, match="only one group"):
+        mt.match(df, group="t", treated=1, covariates=["x"])
+    with pytest.raises(DesignError, match="only one group"):
+        mt.weight(df, group="t", treated=1, covariates=["x"])
+    with pytest.raises(InputError, match="no rows labelled treated=1"):
+        mt.match(df.assign(t=0), group="t", treated=1, covariates=["x"], distance="x")
 
 
 @pytest.mark.parametrize("ratio", [0, -1, 1.5, True])
 def test_bad_ratio(ratio):
     df = frame([1, 0, 0], [0.1, 0.2, 0.3])
-    with pytest.raises(InputError, match="ratio"):
-        mt.match(df, treatment="treated", covariates=["x"], distance="d", ratio=ratio)
+    with pytest.raises(InputError, match="argument 'ratio'"):
+        mt.match(df, group="treated", treated=1, covariates=["x"], distance="d", ratio=ratio)
 
 
 @pytest.mark.parametrize("caliper", [0, -0.2, np.nan])
 def test_bad_caliper(caliper):
     df = frame([1, 0, 0], [0.1, 0.2, 0.3])
-    with pytest.raises(InputError, match="caliper"):
-        mt.match(df, treatment="treated", covariates=["x"], distance="d", caliper=caliper)
+    with pytest.raises(InputError, match="argument 'caliper'"):
+        mt.match(df, group="treated", treated=1, covariates=["x"], distance="d", caliper=caliper)
 
 
 def test_unknown_options_list_valid_values():
     df = frame([1, 0, 0], [0.1, 0.2, 0.3])
     with pytest.raises(InputError, match="'largest', 'smallest', 'random', 'data'"):
-        mt.match(df, treatment="treated", covariates=["x"], distance="d", order="closest")
+        mt.match(df, group="treated", treated=1, covariates=["x"], distance="d", order="closest")
     with pytest.raises(InputError, match="'ATT', 'ATC'"):
-        mt.match(df, treatment="treated", covariates=["x"], distance="d", estimand="ATE")
+        mt.match(df, group="treated", treated=1, covariates=["x"], distance="d", estimand="ATE")
     with pytest.raises(InputError, match=r"'logit', 'linear.logit'"):
-        mt.match(df, treatment="treated", covariates=["x"], link="probit")
+        mt.match(df, group="treated", treated=1, covariates=["x"], link="probit")
 
 
 def test_other_input_errors():
     df = frame([1, 0, 0], [0.1, 0.2, 0.3])
     with pytest.raises(InputError, match="index must be unique"):
-        mt.match(df.set_axis([1, 1, 2]), treatment="treated", covariates=["x"], distance="d")
+        mt.match(df.set_axis([1, 1, 2]), group="treated", treated=1, covariates=["x"], distance="d")
     with pytest.raises(InputError, match=r"column 'weight'.*already"):
-        mt.match(df.assign(weight=1.0), treatment="treated", covariates=["x"], distance="d")
-    with pytest.raises(InputError, match=r"distance.*one value per row"):
-        mt.match(df, treatment="treated", covariates=["x"], distance=[0.1, 0.2])
+        mt.match(df.assign(weight=1.0), group="treated", treated=1, covariates=["x"], distance="d")
+    with pytest.raises(InputError, match=r"argument 'distance'.*one value per row"):
+        mt.match(df, group="treated", treated=1, covariates=["x"], distance=[0.1, 0.2])
     with pytest.raises(InputError, match=r"column 'exact_col'.*missing"):
         mt.match(
             df.assign(exact_col=["a", None, "b"]),
-            treatment="treated",
+            group="treated",
+            treated=1,
             covariates=["x"],
             distance="d",
             exact="exact_col",
         )
     with pytest.raises(InputError, match="collinear"):
-        mt.propensity_score(df.assign(x2=2 * df["x"]), treatment="treated", covariates=["x", "x2"])
-    with pytest.raises(InputError, match="trim"):
-        mt.weight(df, treatment="treated", covariates=["x"], trim=0.3)
-    with pytest.raises(InputError, match="max_weight"):
-        mt.weight(df, treatment="treated", covariates=["x"], max_weight=0)
+        mt.propensity_score(
+            df.assign(x2=2 * df["x"]), group="treated", treated=1, covariates=["x", "x2"]
+        )
+    with pytest.raises(InputError, match="argument 'trim'"):
+        mt.weight(df, group="treated", treated=1, covariates=["x"], trim=0.3)
+    with pytest.raises(InputError, match="argument 'max_weight'"):
+        mt.weight(df, group="treated", treated=1, covariates=["x"], max_weight=0)
     with pytest.raises(InputError, match="must not be negative"):
-        mt.balance(df, treatment="treated", covariates=["x"], weights=[1, -1, 1])
+        mt.balance(df, group="treated", treated=1, covariates=["x"], weights=[1, -1, 1])
+    with pytest.raises(InputError, match=r"column 'weight'.*already"):
+        mt.weight(df.assign(weight=1.0), **ARM, covariates=["x"])
+    with pytest.raises(InputError, match=r"argument 'replace': must be True or False"):
+        mt.match(df, **ARM, covariates=["x"], distance="d", replace="no")
+    with pytest.raises(InputError, match=r"argument 'stabilize'"):
+        mt.weight(df, **ARM, covariates=["x"], stabilize=1)
 
 
 def test_outcome_must_be_binary(sim, scores):
@@ -604,7 +653,167 @@ def test_no_match_at_all_is_a_design_error():
         warnings.catch_warnings(),
     ):
         warnings.simplefilter("ignore", StatisticalWarning)
-        mt.match(df, treatment="treated", covariates=["x"], distance="d", exact="cell")
+        mt.match(df, group="treated", treated=1, covariates=["x"], distance="d", exact="cell")
+
+
+# ------------------------------------------------------------------------------------------
+# the result contract and the vocabulary (issue 10)
+# ------------------------------------------------------------------------------------------
+
+
+def all_results(df: pd.DataFrame, **arm) -> dict:
+    """One result of every kind, computed on ``df``."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatisticalWarning)
+        m = mt.match(df, **arm, covariates=COVS, caliper=0.2, link="linear.logit")
+    w = mt.weight(df, **arm, covariates=COVS, estimand="ATE", trim=0.95)
+    return {
+        "propensity_score": mt.propensity_score(df, **arm, covariates=COVS),
+        "match": m,
+        "weight": w,
+        "balance": mt.balance(df, **arm, covariates=COVS, weights=m),
+        "matched_rate_difference": mt.matched_rate_difference(m, outcome="reoffended"),
+        "weighted_rate_difference": mt.matched_rate_difference(w, outcome="reoffended"),
+    }
+
+
+def test_results_are_independent_of_the_input_frame_after_the_call(sim):
+    # The results used to keep the caller's DataFrame: editing it after match() moved
+    # m.balance()'s SMD from 0.116 to 0.889. Every result now keeps its own copies; the
+    # balance tables are computed lazily, so they are first asked for after the edit.
+    df = sim.copy()
+    got = all_results(df, **ARM)
+    want = all_results(sim.copy(), **ARM)
+    df.loc[df.index[:700], "age"] = 99.0
+    df.loc[:, "treated"] = 1 - df["treated"]
+    df.loc[:, "reoffended"] = 1
+    df.loc[:, "offence_type"] = "other"
+    df.loc[df.index[:50], "risk_score"] = np.nan
+    m, w = got["match"], got["weight"]
+    pd.testing.assert_frame_equal(m.balance(), want["match"].balance())
+    pd.testing.assert_frame_equal(w.balance(), want["weight"].balance())
+    for name in ("propensity_score", "balance"):
+        pd.testing.assert_frame_equal(got[name].to_frame(), want[name].to_frame())
+    pd.testing.assert_frame_equal(m.data, want["match"].data)
+    pd.testing.assert_frame_equal(w.data, want["weight"].data)
+    for name in ("matched_rate_difference", "weighted_rate_difference"):
+        pd.testing.assert_frame_equal(got[name].to_frame(), want[name].to_frame())
+    # the effect is read from the result's own data, not from the edited frame
+    again = mt.matched_rate_difference(m, outcome="reoffended")
+    assert again.estimate == got["matched_rate_difference"].estimate
+    assert m.balance().loc["age", "smd_before"] == pytest.approx(
+        want["match"].balance().loc["age", "smd_before"], rel=0, abs=0
+    )
+    # the tables handed out are copies: editing one does not edit the result
+    table, frame = m.balance(), m.to_frame()
+    table.loc["age", "smd_after"] = 5.0
+    frame.loc[0, "smd_after"] = 5.0
+    assert m.balance().loc["age", "smd_after"] != 5.0
+    assert m.to_frame().loc[0, "smd_after"] != 5.0
+
+
+def test_results_are_frozen_with_a_short_repr(sim):
+    for name, result in all_results(sim, **ARM).items():
+        text = repr(result)
+        assert len(text) < 300 and "\n" not in text, (name, text)
+        assert text.startswith(type(result).__name__ + "(")
+        assert isinstance(result.to_frame(), pd.DataFrame)
+        assert result.to_frame() is not result.to_frame()
+        assert type(result).__name__ in result.summary() or result._title in result.summary()
+        with pytest.raises(AttributeError):
+            result.group = "other"
+    m = all_results(sim, **ARM)["match"]
+    assert "treated=1" in repr(m) and "control=0" in repr(m)
+
+
+def test_matched_effect_columns_and_conf_level(sim, scores):
+    m = run_spec(sim, scores, "nn1", r_scores=True)
+    eff = mt.matched_rate_difference(m, outcome="reoffended", conf_level=0.9)
+    assert eff.conf_level == 0.9
+    wide = mt.matched_rate_difference(m, outcome="reoffended")
+    assert wide.lower < eff.lower < eff.estimate < eff.upper < wide.upper
+    assert eff.statistic == pytest.approx(eff.estimate / eff.se)
+    assert eff.rate_treated - eff.rate_control == pytest.approx(eff.estimate)
+    assert eff.p == pytest.approx(wide.p)
+    for bad in ("0.9", 90, 1.0, True):
+        with pytest.raises(InputError, match=r"argument 'conf_level': must be a number"):
+            mt.matched_rate_difference(m, outcome="reoffended", conf_level=bad)
+    with pytest.raises(InputError, match=r"argument 'result'"):
+        mt.matched_rate_difference(m.propensity, outcome="reoffended")
+
+
+def test_labelled_groups_give_the_same_results_as_0_1(sim):
+    labelled = sim.assign(treated=np.where(sim["treated"] == 1, "programme", "comparison")).rename(
+        columns={"treated": "arm"}
+    )
+    a = all_results(sim, **ARM)
+    b = all_results(labelled, group="arm")  # treated="programme" is the default
+    for name in a:
+        labels = ["group", "treated", "control"]  # the effects' one-row tables name the arms
+        fa, fb = (r[name].to_frame().drop(columns=labels, errors="ignore") for r in (a, b))
+        pd.testing.assert_frame_equal(fa, fb, obj=name)
+        assert (b[name].group, b[name].treated, b[name].control) == (
+            "arm",
+            "programme",
+            "comparison",
+        )
+        assert (a[name].group, a[name].treated, a[name].control) == ("treated", 1, 0)
+    pd.testing.assert_frame_equal(a["match"].pairs, b["match"].pairs)
+    pd.testing.assert_series_equal(a["weight"].weights, b["weight"].weights)
+    # the labels can be any two values; the arm named by treated= is the programme arm
+    flipped = mt.balance(labelled, group="arm", treated="comparison", covariates=["age"])
+    smd = a["balance"].table.loc["age", "smd_before"]
+    assert np.sign(flipped.table.loc["age", "smd_before"]) == -np.sign(smd)
+    # booleans work with treated=True
+    as_bool = mt.match(
+        sim.assign(treated=sim["treated"] == 1), **{**ARM, "treated": True}, covariates=COVS
+    )
+    pd.testing.assert_frame_equal(as_bool.pairs, mt.match(sim, **ARM, covariates=COVS).pairs)
+
+
+def test_categorical_covariates_are_named_column_level():
+    rng = np.random.default_rng(3)
+    n = 300
+    df = pd.DataFrame(
+        {
+            "arm": rng.choice(["programme", "comparison"], n),
+            "age": rng.normal(30, 8, n).round(),
+            "area": rng.choice(["north", "south", "west"], n),
+        }
+    )
+    ps = mt.propensity_score(df, group="arm", covariates=["age", "area"])
+    assert list(ps.coefficients.index) == ["(Intercept)", "age", "area[south]", "area[west]"]
+    assert ps.levels == {"area": ["north", "south", "west"]}
+    assert list(ps.to_frame()["term"]) == list(ps.coefficients.index)
+    other = mt.propensity_score(
+        df, group="arm", covariates=["age", "area"], reference={"area": "south"}
+    )
+    assert list(other.coefficients.index)[2:] == ["area[north]", "area[west]"]
+    np.testing.assert_allclose(other.scores, ps.scores, rtol=1e-9)  # same model, other coding
+    # a Categorical's first category is the reference
+    cat = df.assign(area=pd.Categorical(df["area"], categories=["west", "north", "south"]))
+    assert list(mt.propensity_score(cat, group="arm", covariates=["area"]).coefficients.index) == [
+        "(Intercept)",
+        "area[north]",
+        "area[south]",
+    ]
+    # balance tables list every level, as MatchIt and cobalt
+    b = mt.balance(df, group="arm", covariates=["age", "area"])
+    assert list(b.table.index) == ["age", "area[north]", "area[south]", "area[west]"]
+    assert list(b.to_frame()["covariate"]) == list(b.table.index)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatisticalWarning)  # more programme than comparison
+        m = mt.match(df, group="arm", covariates=["age", "area"], reference={"area": "west"})
+    assert list(m.balance().index) == [
+        "distance",
+        "age",
+        "area[north]",
+        "area[south]",
+        "area[west]",
+    ]
+    assert list(m.propensity.coefficients.index)[2:] == ["area[north]", "area[south]"]
+    with pytest.raises(InputError, match="reference level not found"):
+        mt.weight(df, group="arm", covariates=["area"], reference={"area": "east"})
 
 
 # ------------------------------------------------------------------------------------------
@@ -682,9 +891,9 @@ def test_match_equals_naive_greedy(prob, ratio, caliper, order, replace, use_exa
         warnings.simplefilter("ignore", StatisticalWarning)
         if n_want == 0:
             with pytest.raises(DesignError):
-                mt.match(df, treatment="treated", covariates=["x"], distance="d", **kw)
+                mt.match(df, group="treated", treated=1, covariates=["x"], distance="d", **kw)
             return
-        m = mt.match(df, treatment="treated", covariates=["x"], distance="d", **kw)
+        m = mt.match(df, group="treated", treated=1, covariates=["x"], distance="d", **kw)
     got = {t: [] for t in want}
     for t, c in zip(m.pairs["treated"], m.pairs["control"], strict=True):
         got[t].append(c)
@@ -727,7 +936,8 @@ def test_match_invariant_to_row_order(seed, n, ratio, caliper):
             try:
                 return mt.match(
                     data,
-                    treatment="treated",
+                    group="treated",
+                    treated=1,
                     covariates=["x"],
                     distance="d",
                     ratio=ratio,
@@ -754,11 +964,18 @@ def test_atc_is_att_with_groups_swapped(prob, replace):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", StatisticalWarning)
         atc = mt.match(
-            df, treatment="treated", covariates=["x"], distance="d", estimand="ATC", replace=replace
+            df,
+            group="treated",
+            treated=1,
+            covariates=["x"],
+            distance="d",
+            estimand="ATC",
+            replace=replace,
         )
         att = mt.match(
             flipped,
-            treatment="treated",
+            group="treated",
+            treated=1,
             covariates=["x"],
             distance="d",
             order="smallest",
@@ -769,7 +986,7 @@ def test_atc_is_att_with_groups_swapped(prob, replace):
 
 
 def test_random_order_is_reproducible_with_rng(sim, scores):
-    kw = dict(treatment="treated", covariates=COVS, distance=scores["ps"], order="random")
+    kw = dict(group="treated", treated=1, covariates=COVS, distance=scores["ps"], order="random")
     a = mt.match(sim, rng=7, **kw)
     b = mt.match(sim, rng=np.random.default_rng(7), **kw)
     assert pairs_of(a) == pairs_of(b)

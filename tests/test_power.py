@@ -8,11 +8,9 @@ between the functions.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
-import pandas as pd
 import pytest
+from conftest import assert_matches_r, expected
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -25,9 +23,7 @@ from evalkit.power import (
     plan_pilot,
     power_two_proportions,
 )
-
-EXPECTED = Path(__file__).parent / "reference" / "expected"
-
+from evalkit.results import Result
 
 # ---------------------------------------------------------------------------------------------
 # Worked values
@@ -58,18 +54,19 @@ def test_events_logrank_worked_example():
 def test_n_two_proportions_against_R():
     # R: fleiss_n / fleiss_n_cc in tests/reference/proportions_reference.R (FLP eq. 4.14 and
     # the continuity correction), and power.prop.test(p1, p2, sig.level, power, tol = 1e-12)
-    ref = pd.read_csv(EXPECTED / "proportions_power_n.csv")
+    # (R's column `ratio` is evalkit's `allocation`: comparison people per programme person)
+    ref = expected("proportions_power_n.csv")
     for (alpha, power), g in ref.groupby(["alpha", "power"]):
         args = (g.p1.to_numpy(), g.p0.to_numpy())
-        n = n_two_proportions(*args, power=power, alpha=alpha, ratio=g.ratio.to_numpy())
+        n = n_two_proportions(*args, power=power, alpha=alpha, allocation=g.ratio.to_numpy())
         ncc = n_two_proportions(
-            *args, power=power, alpha=alpha, ratio=g.ratio.to_numpy(), continuity=True
+            *args, power=power, alpha=alpha, allocation=g.ratio.to_numpy(), continuity=True
         )
-        np.testing.assert_allclose(n, g.n, rtol=1e-6)
-        np.testing.assert_allclose(ncc, g.n_continuity, rtol=1e-6)
+        assert_matches_r(n, g.n, "n", atol=0)
+        assert_matches_r(ncc, g.n_continuity, "n, continuity corrected", atol=0)
         equal = g.ratio.to_numpy() == 1
         # power.prop.test (strict = FALSE) is the same formula for equal groups ...
-        np.testing.assert_allclose(n[equal], g.power_prop_test_n[equal], rtol=1e-6)
+        assert_matches_r(n[equal], g.power_prop_test_n[equal], "power.prop.test n", atol=0)
         # ... and strict = TRUE, which also counts rejections in the wrong tail, needs at most
         # a fraction of a person fewer
         diff = n[equal] - g.power_prop_test_strict_n[equal].to_numpy()
@@ -78,24 +75,28 @@ def test_n_two_proportions_against_R():
 
 def test_mde_two_proportions_against_R():
     # R: uniroot on the power function (fleiss_power) and on fleiss_n_cc, tol = 1e-14
-    ref = pd.read_csv(EXPECTED / "proportions_mde.csv")
+    ref = expected("proportions_mde.csv")
     for (alpha, power), g in ref.groupby(["alpha", "power"]):
         args = (g.p0.to_numpy(), g.n1.to_numpy(), g.n0.to_numpy())
         mde = mde_two_proportions(*args, power=power, alpha=alpha)
         mde_cc = mde_two_proportions(*args, power=power, alpha=alpha, continuity=True)
-        np.testing.assert_allclose(mde, g.mde, rtol=1e-6)
-        np.testing.assert_allclose(mde_cc, g.mde_continuity, rtol=1e-6)
+        assert_matches_r(mde, g.mde, "mde", atol=0)
+        assert_matches_r(mde_cc, g.mde_continuity, "mde, continuity corrected", atol=0)
 
 
 def test_events_logrank_against_R():
     # R: zz * (1 + ratio)^2 / (ratio * log(hr)^2) and zz * (ratio + hr)^2 / (ratio * (1 - hr)^2)
-    ref = pd.read_csv(EXPECTED / "proportions_events.csv")
+    ref = expected("proportions_events.csv")
     for (alpha, power), g in ref.groupby(["alpha", "power"]):
         for method in ("schoenfeld", "freedman"):
             d = events_logrank(
-                g.hr.to_numpy(), power=power, alpha=alpha, method=method, ratio=g.ratio.to_numpy()
+                g.hr.to_numpy(),
+                power=power,
+                alpha=alpha,
+                method=method,
+                allocation=g.ratio.to_numpy(),
             )
-            np.testing.assert_allclose(d, g[method], rtol=1e-6)
+            assert_matches_r(d, g[method], f"events, {method}", atol=0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -106,13 +107,13 @@ def test_mde_round_trip_through_n():
     for p0, n1, n0, cc in [(0.45, 240, 240, False), (0.3, 100, 400, False), (0.6, 500, 250, True)]:
         p1 = mde_two_proportions(p0, n1, n0, continuity=cc)
         assert p1 < p0
-        n = n_two_proportions(p1, p0, ratio=n0 / n1, continuity=cc)
+        n = n_two_proportions(p1, p0, allocation=n0 / n1, continuity=cc)
         assert n == pytest.approx(n1, rel=1e-9)
         assert power_two_proportions(p1, p0, n1, n0, continuity=cc) == pytest.approx(0.8, abs=1e-9)
 
 
 def test_power_round_trip_through_n():
-    n = n_two_proportions(0.2, 0.35, power=0.9, alpha=0.01, ratio=2.0, continuity=True)
+    n = n_two_proportions(0.2, 0.35, power=0.9, alpha=0.01, allocation=2.0, continuity=True)
     pw = power_two_proportions(0.2, 0.35, n, 2 * n, alpha=0.01, continuity=True)
     assert pw == pytest.approx(0.9, abs=1e-12)
 
@@ -128,11 +129,11 @@ def test_mde_is_nan_when_no_reduction_is_detectable():
     p0=st.floats(0.05, 0.95),
     n1=st.floats(20, 5000),
     grow=st.floats(1.01, 3.0),
-    ratio=st.floats(0.25, 4.0),
+    allocation=st.floats(0.25, 4.0),
 )
-def test_larger_groups_detect_smaller_reductions(p0, n1, grow, ratio):
-    small = mde_two_proportions(p0, n1, ratio * n1)
-    large = mde_two_proportions(p0, grow * n1, ratio * grow * n1)
+def test_larger_groups_detect_smaller_reductions(p0, n1, grow, allocation):
+    small = mde_two_proportions(p0, n1, allocation * n1)
+    large = mde_two_proportions(p0, grow * n1, allocation * grow * n1)
     if np.isnan(small):
         return
     assert small < large < p0
@@ -154,7 +155,7 @@ def test_more_power_needs_more_people(p1, p0, power):
 def test_schoenfeld_is_symmetric_in_log_hazard_ratio(hr):
     assert events_logrank(hr) == pytest.approx(events_logrank(1 / hr), rel=1e-12)
     # allocation r and 1/r give the same Schoenfeld events
-    assert events_logrank(hr, ratio=3.0) == pytest.approx(events_logrank(hr, ratio=1 / 3))
+    assert events_logrank(hr, allocation=3.0) == pytest.approx(events_logrank(hr, allocation=1 / 3))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -162,9 +163,9 @@ def test_schoenfeld_is_symmetric_in_log_hazard_ratio(hr):
 
 
 def test_plan_pilot_matches_mde_and_says_so():
-    plan = plan_pilot(20, 12, 0.45, comparison_ratio=2)
-    assert isinstance(plan, PilotPlan)
-    assert (plan.n_programme, plan.n_comparison) == (240.0, 480.0)
+    plan = plan_pilot(20, 12, 0.45, allocation=2)
+    assert isinstance(plan, PilotPlan) and isinstance(plan, Result)
+    assert (plan.n_programme, plan.n_comparison, plan.allocation) == (240.0, 480.0, 2.0)
     p1 = mde_two_proportions(0.45, 240, 480)
     assert plan.detectable_rate == pytest.approx(p1, rel=1e-12)
     assert plan.absolute_reduction == pytest.approx(0.45 - p1)
@@ -176,7 +177,12 @@ def test_plan_pilot_matches_mde_and_says_so():
     assert "an 80% chance" in s
     frame = plan.to_frame()
     assert len(frame) == 1 and frame.sentence.iloc[0] == s
+    assert frame.allocation.iloc[0] == 2.0
     assert "<table" in plan._repr_html_()
+    text = repr(plan)
+    assert text.startswith("PilotPlan(") and len(text) <= 240 and "\n" not in text
+    assert "allocation=2" in text and "detectable_rate=" in text
+    assert plan.summary().startswith("Pilot plan")
 
 
 def test_plan_pilot_too_small():
@@ -206,7 +212,7 @@ def test_plan_pilot_table_of_scenarios():
         (lambda: n_two_proportions(0.3, 0.3), "p1"),
         (lambda: n_two_proportions(0.3, 0.5, power=1.2), "power"),
         (lambda: n_two_proportions(0.3, 0.5, alpha=0), "alpha"),
-        (lambda: n_two_proportions(0.3, 0.5, ratio=0), "ratio"),
+        (lambda: n_two_proportions(0.3, 0.5, allocation=0), "allocation"),
         (lambda: n_two_proportions([0.3, 1.5], 0.5), "p1"),
         (lambda: mde_two_proportions(0.4, -10, 10), "n1"),
         (lambda: mde_two_proportions(0.4, 10, np.nan), "n0"),
@@ -216,7 +222,8 @@ def test_plan_pilot_table_of_scenarios():
         (lambda: events_logrank(0.7, method="lakatos"), "method"),
         (lambda: plan_pilot(0, 12, 0.4), "participants_per_month"),
         (lambda: plan_pilot(10, 12, 40), "baseline_rate"),
-        (lambda: plan_pilot(10, 12, 0.4, comparison_ratio=-1), "comparison_ratio"),
+        (lambda: plan_pilot(10, 12, 0.4, allocation=-1), "allocation"),
+        (lambda: n_two_proportions(0.3, 0.5, continuity="no"), "continuity"),
         (lambda: plan_pilot("ten", 12, 0.4), "participants_per_month"),
         (lambda: n_two_proportions([0.1, 0.2, 0.3], [0.4, 0.5]), "p0"),
         (lambda: plan_pilot([10, 20], [6, 12, 18], 0.4), "months"),
@@ -226,6 +233,37 @@ def test_bad_input_names_the_argument(call, column):
     with pytest.raises(InputError) as err:
         call()
     assert err.value.column == column
+    assert str(err.value).startswith(f"argument '{column}'")
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: n_two_proportions(0.3, 0.5, allocation="2"),
+        lambda: events_logrank(0.7, allocation="2"),
+        lambda: plan_pilot(10, 12, 0.4, allocation="2"),
+    ],
+)
+def test_allocation_as_text_is_refused_naming_the_argument(call):
+    with pytest.raises(InputError, match="argument 'allocation'") as err:
+        call()
+    assert err.value.column == "allocation"
+
+
+@pytest.mark.parametrize("option", ["power", "alpha"])
+def test_levels_as_text_are_refused_naming_the_argument(option):
+    with pytest.raises(InputError, match=f"argument '{option}'"):
+        n_two_proportions(0.3, 0.5, **{option: "0.9"})
+    with pytest.raises(InputError, match=f"argument '{option}'"):
+        plan_pilot(10, 12, 0.4, **{option: "0.9"})
+
+
+def test_scalars_give_floats_and_arrays_give_arrays():
+    assert isinstance(n_two_proportions(0.3, 0.5), float)
+    assert isinstance(events_logrank(0.7), float)
+    out = n_two_proportions([0.3, 0.4], 0.5)
+    assert isinstance(out, np.ndarray) and out.shape == (2,)
+    assert isinstance(power_two_proportions(0.3, 0.5, [50, 100], 100), np.ndarray)
 
 
 def test_bad_method_lists_valid_ones():

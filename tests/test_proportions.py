@@ -15,11 +15,10 @@ Reference values:
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
+from conftest import assert_matches_r, expected
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
@@ -34,8 +33,8 @@ from evalkit.proportions import (
     rate_difference,
     rate_ratio,
 )
+from evalkit.results import Estimate, Result
 
-EXPECTED = Path(__file__).parent / "reference" / "expected"
 FUNCTIONS = {
     "rate_difference": rate_difference,
     "rate_ratio": rate_ratio,
@@ -140,7 +139,7 @@ def test_paired_newcombe_1998b_examples(table, limits, decimals):
 def test_koopman_1984_example_against_R():
     # Koopman (1984) Biometrics 40:513 worked example, 36/40 vs 16/80.
     # R: rr_all(36, 40, 16, 80, 0.95) in tests/reference/proportions_reference.R
-    ref = pd.read_csv(EXPECTED / "proportions_rr.csv")
+    ref = expected("proportions_rr.csv")
     row = ref[(ref.x1 == 36) & (ref.n1 == 40) & (ref.x0 == 16) & (ref.n0 == 80)]
     row = row[(row.method == "koopman") & (row.conf_level == 0.95)].iloc[0]
     r = rate_ratio(36, 40, 16, 80)
@@ -160,18 +159,13 @@ def test_statsmodels_miettinen_nurminen_bug_is_not_reproduced():
 # Against the independent R implementation
 
 
-def _assert_matches(got, expected, what):
-    got = np.asarray(got, dtype=float)
-    expected = np.asarray(expected, dtype=float)
-    assert got.shape == expected.shape
-    np.testing.assert_array_equal(np.isnan(got), np.isnan(expected), err_msg=f"{what}: NaN")
-    np.testing.assert_array_equal(np.isinf(got), np.isinf(expected), err_msg=f"{what}: inf")
-    ok = np.isfinite(expected)
-    np.testing.assert_allclose(got[ok], expected[ok], rtol=1e-6, atol=1e-14, err_msg=what)
+def _assert_matches(got, ref, what):
+    # NaN where R has NA and infinities where R has Inf, the rest to 1e-6 relative
+    assert_matches_r(got, ref, what, atol=1e-14)
 
 
 def _groups(name):
-    ref = pd.read_csv(EXPECTED / f"proportions_{name}.csv")
+    ref = expected(f"proportions_{name}.csv")
     return [(key, g) for key, g in ref.groupby(["method", "conf_level"])]
 
 
@@ -196,7 +190,7 @@ def test_two_group_intervals_against_R(name, fn):
         _assert_matches(r.upper, g.upper, what + " upper")
         p = g.p.to_numpy(float)
         tiny = np.nan_to_num(p) < 1e-100  # below that only the exponent is meaningful
-        _assert_matches(np.where(tiny, 0, r.p_value), np.where(tiny, 0, p), what + " p")
+        _assert_matches(np.where(tiny, 0, r.p), np.where(tiny, 0, p), what + " p")
 
 
 def _folded(psi):
@@ -208,12 +202,12 @@ def test_exact_odds_ratio_against_R_fisher_test():
     # R: fisher.test(matrix(c(x1, n1 - x1, x0, n0 - x0), 2, byrow = TRUE), conf.level = conf).
     # fisher.test solves for psi in (0, 1) or for 1/psi in (0, 1) with uniroot's default
     # tolerance (1.2e-4), so limits are compared on the scale min(psi, 1/psi) to 1.5e-4.
-    ref = pd.read_csv(EXPECTED / "proportions_or.csv")
+    ref = expected("proportions_or.csv")
     ref = ref[ref.method == "exact"]
     for conf, g in ref.groupby("conf_level"):
         r = odds_ratio(g.x1.to_numpy(), g.n1.to_numpy(), g.x0.to_numpy(), g.n0.to_numpy(),
                        method="exact", conf_level=conf)  # fmt: skip
-        np.testing.assert_allclose(r.p_value, g.fisher_test_p, rtol=1e-9)
+        np.testing.assert_allclose(r.p, g.fisher_test_p, rtol=1e-9)
         for ours, theirs in ((r.lower, g.fisher_test_lower), (r.upper, g.fisher_test_upper)):
             ours, theirs = np.asarray(ours), theirs.to_numpy(float)
             # (fisher.test returns 0 for limits below its tolerance; those are checked above
@@ -235,7 +229,7 @@ def test_paired_against_R():
         _assert_matches(r.estimate, g.estimate, what)
         _assert_matches(r.lower, g.lower, what)
         _assert_matches(r.upper, g.upper, what)
-        _assert_matches(r.p_value, g.p, what)
+        _assert_matches(r.p, g.p, what)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -253,18 +247,16 @@ def _chi2_p(x1, n1, x0, n0, n_minus_one):
 
 @pytest.mark.parametrize("table", [(56, 70, 48, 80), (7, 34, 1, 34), (3, 10, 9, 12), (1, 5, 4, 6)])
 def test_score_p_values_are_chi_squared_tests(table):
-    assert rate_difference(*table, method="mee").p_value == pytest.approx(
+    assert rate_difference(*table, method="mee").p == pytest.approx(
         _chi2_p(*table, False), rel=1e-9
     )
-    assert rate_ratio(*table, method="koopman").p_value == pytest.approx(
-        _chi2_p(*table, False), rel=1e-9
-    )
+    assert rate_ratio(*table, method="koopman").p == pytest.approx(_chi2_p(*table, False), rel=1e-9)
     for r in (
         rate_difference(*table, method="miettinen-nurminen"),
         rate_ratio(*table, method="miettinen-nurminen"),
         odds_ratio(*table, method="miettinen-nurminen"),
     ):
-        assert r.p_value == pytest.approx(_chi2_p(*table, True), rel=1e-9)
+        assert r.p == pytest.approx(_chi2_p(*table, True), rel=1e-9)
 
 
 @pytest.mark.parametrize(
@@ -279,7 +271,7 @@ def test_exact_odds_ratio_agrees_with_scipy(table):
     assert ours.estimate == pytest.approx(theirs.statistic, rel=1e-6)
     assert ours.lower == pytest.approx(ci.low, rel=1e-6)
     assert ours.upper == pytest.approx(ci.high, rel=1e-6)
-    assert ours.p_value == pytest.approx(stats.fisher_exact(cells).pvalue, rel=1e-9)
+    assert ours.p == pytest.approx(stats.fisher_exact(cells).pvalue, rel=1e-9)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -326,11 +318,11 @@ def test_rate_ratio_zero_counts():
     r = rate_ratio(5, 20, 0, 30)
     assert r.estimate == np.inf and r.upper == np.inf and 0 < r.lower < np.inf
     r = rate_ratio(0, 20, 0, 30)
-    assert np.isnan(r.estimate) and (r.lower, r.upper) == (0.0, np.inf) and r.p_value == 1.0
+    assert np.isnan(r.estimate) and (r.lower, r.upper) == (0.0, np.inf) and r.p == 1.0
     r = rate_ratio(20, 20, 30, 30)
     assert r.estimate == 1 and 0 < r.lower < 1 < r.upper < np.inf
     r = rate_ratio(0, 20, 5, 30, method="katz")
-    assert (r.lower, r.upper) == (0.0, np.inf) and np.isnan(r.p_value)
+    assert (r.lower, r.upper) == (0.0, np.inf) and np.isnan(r.p)
 
 
 def test_odds_ratio_zero_and_full_counts():
@@ -373,6 +365,30 @@ def test_scalar_inputs_give_floats_and_array_inputs_give_arrays():
     assert rr.to_frame().measure.eq("rate ratio").all()
     with pytest.raises(AttributeError):
         r.lower = 0.0  # type: ignore[misc]
+
+
+def test_result_contract():
+    r = rate_difference(56, 70, 48, 80, method="miettinen-nurminen")
+    assert isinstance(r, Result) and isinstance(r, Estimate)
+    text = repr(r)
+    assert text.startswith("ComparisonEstimate(") and len(text) <= 240 and "\n" not in text
+    assert "estimate=0.2" in text and "conf_level=0.95" in text
+    assert "rate difference" in r.summary() and "0.0528" in r.summary()
+    assert not hasattr(r, "p_value")
+    assert r.to_frame() is not r.to_frame()  # a new frame each call
+    # arrays of tables: a short repr all the same
+    many = rate_ratio(np.arange(100), 100, 50, 100)
+    assert len(repr(many)) <= 240
+
+
+@pytest.mark.parametrize("fn_name", [*FUNCTIONS, "paired_rate_difference"])
+def test_conf_level_as_text_is_refused_naming_the_argument(fn_name):
+    fn = {**FUNCTIONS, "paired_rate_difference": paired_rate_difference}[fn_name]
+    with pytest.raises(InputError, match="argument 'conf_level'") as err:
+        fn(1, 10, 2, 10, conf_level="0.9")
+    assert err.value.column == "conf_level"
+    with pytest.raises(InputError, match=r"argument '(x1|both)'"):
+        fn("1", 10, 2, 10)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -527,7 +543,7 @@ def test_score_p_value_agrees_with_its_interval(table, conf):
         ("odds_ratio", "miettinen-nurminen"),
     ]:
         r = FUNCTIONS[fn_name](*table, method=method, conf_level=conf)
-        p = np.asarray(r.p_value)
+        p = np.asarray(r.p)
         edge = np.abs(p - (1 - conf)) < 1e-9
         excludes = (np.asarray(r.lower) > r.null) | (np.asarray(r.upper) < r.null)
         np.testing.assert_array_equal((excludes == (p < 1 - conf)) | edge, True)

@@ -21,6 +21,8 @@ from evalkit.report.build import read_report_meta, scan_for_identifiers
 from evalkit.report.components import FRAGMENT_MIME, headline
 from evalkit.report.notebook import check_outputs
 
+pytestmark = pytest.mark.report  # these tests run notebook kernels
+
 GOOD = """\
 # %% [markdown]
 # An introduction for the reader.

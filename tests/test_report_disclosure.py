@@ -101,7 +101,7 @@ def test_counts_in_text_below_threshold_are_withheld_and_rounding_applies():
     [{"threshold": 0}, {"threshold": 2.5}, {"round_to": -5}, {"threshold": True}],
 )
 def test_invalid_settings_are_refused(kwargs):
-    with pytest.raises(ValueError):
+    with pytest.raises(InputError, match=f"argument '{next(iter(kwargs))}'"):
         Disclosure(**kwargs)
 
 
@@ -540,57 +540,19 @@ def test_flow_table_withholds_the_input_before_the_cohort(counts, shown):
     assert "narrowed down" in frag.html  # the note states the rule the table keeps
 
 
-def _jdl_flow_table():
-    """The flow-table construction of the JDL report template (its own source, not a copy).
-
-    Runs the template's imports, its constant definitions and its function definitions (not
-    the analysis itself), so ``flow_table(table, unit)`` is the one the report calls.
-    """
-    import ast
-    from pathlib import Path
-
-    import evalkit.report
-
-    def literal(node):
-        try:
-            ast.literal_eval(node)
-        except ValueError:
-            return False
-        return True
-
-    path = Path(evalkit.report.__file__).parent / "templates" / "jdl_analysis.py"
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    keep = [
-        n
-        for n in tree.body
-        if isinstance(n, ast.Import | ast.ImportFrom | ast.FunctionDef)
-        or (
-            isinstance(n, ast.Assign)
-            and all(isinstance(t, ast.Name) for t in n.targets)
-            and literal(n.value)
-        )
-    ]
-    assert any(isinstance(n, ast.FunctionDef) and n.name == "flow_table" for n in keep), (
-        "jdl_analysis.py no longer defines flow_table(table, unit)"
-    )
-    namespace = {}
-    exec(compile(ast.Module(body=keep, type_ignores=[]), str(path), "exec"), namespace)
-    return namespace
-
-
 def test_jdl_flow_tables_pass_the_adversary():
     import evalkit as ek
+    from evalkit.report.jdl_sections import flow_table  # the function the JDL report calls
 
     sim = ek.datasets.simulate_reoffending(300, rng=1)
-    namespace = _jdl_flow_table()
     # data end after everyone's follow-up (nobody excluded: the issue's "800; [c]; [c]; 800"),
     # none given, and part-way through (many excluded for incomplete follow-up)
     for data_end in ["2030-01-01", None, "2024-06-30"]:
-        namespace["flow"] = ek.proven_reoffending(**sim, data_end=data_end).flow
+        flow = ek.proven_reoffending(**sim, data_end=data_end).flow
         units = {"people": "People", "offences": "Offences", "custody": "Custody spells"}
         units["deaths"] = "Deaths"
         for name, unit in units.items():
-            df = namespace["flow_table"](name, unit)
+            df = flow_table(flow, name, unit)
             last = len(df) - 1
             relations = [((0, "count"), [(i, "count") for i in range(1, last + 1)])]
             truth = _truth(df, ["count"], relations)

@@ -22,6 +22,8 @@ from evalkit.errors import redact
 from evalkit.report import BuildError, build, list_analyses, read_config, render_report
 from evalkit.report.page import scan_for_identifiers, scan_page
 
+pytestmark = pytest.mark.report  # these tests run notebook kernels
+
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = [*list_analyses(ROOT / "analyses"), "_template"]
 
@@ -109,6 +111,8 @@ def built(tmp_path_factory):
     return pages, sorted(set(mapping.values())), result
 
 
+# building every analysis on identifier-laden data takes minutes: a slow test (CI runs it)
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [n if n != "_template" else "template_copy" for n in NAMES])
 def test_no_person_identifier_reaches_the_report(name, built):
     pages, ids, _ = built
@@ -117,12 +121,14 @@ def test_no_person_identifier_reaches_the_report(name, built):
     assert not leaked, f"{name} shows person identifiers: {leaked[:5]}"
 
 
+@pytest.mark.slow
 def test_the_search_finds_an_identifier_that_is_shown(built):
     # negative control: the same search flags a report that prints an identifier
     pages, ids, _ = built
     assert any(i in pages["leaky"] for i in ids)
 
 
+@pytest.mark.slow
 def test_scan_runs_without_id_column_when_input_has_person_id(built):
     # the template's TOML names its inputs without id_column; they have a person_id column
     _, ids, result = built

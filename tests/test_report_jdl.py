@@ -73,6 +73,22 @@ def run(paths: dict[str, Path], out: Path, *extra: str) -> tuple[int, str, str]:
     return code, o.getvalue(), e.getvalue()
 
 
+def matched(data: pd.DataFrame, covariates: list[str], **options) -> ek.MatchResult:
+    """``ek.match`` as the report calls it: ``Cohort.data`` straight in, the group column and
+    the programme's label, 1:1 on the logit of the propensity score within 0.2 SD."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ek.StatisticalWarning)
+        return ek.match(
+            data,
+            group="group",
+            treated="programme",
+            covariates=covariates,
+            caliper=0.2,
+            link="linear.logit",
+            **options,
+        )
+
+
 def text_of(page: str) -> str:
     page = re.sub(r"<style.*?</style>", " ", page, flags=re.S)
     return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page)))
@@ -126,14 +142,8 @@ def test_headline_is_what_the_library_gives(built):
     deaths = ek.read_table(paths["deaths"], table="deaths")
     date = report_jdl.infer_data_date(offences)
     cohort = ek.proven_reoffending(people, offences, custody, deaths, data_end=date)
-    d = cohort.data.assign(programme_member=(cohort.data["group"] == "programme").astype(int))
     # by default the columns of known meaning; `region` is used only when listed
-    covs = ["age", "sex", "prior_offences", "sentence_length_days"]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ek.StatisticalWarning)
-        m = ek.match(
-            d, treatment="programme_member", covariates=covs, caliper=0.2, link="linear.logit"
-        )
+    m = matched(cohort.data, ["age", "sex", "prior_offences", "sentence_length_days"])
     res = jdl_outcomes(m.data, weights="weight", cluster="subclass")
     text = text_of(page)
     for sentence in res.sentences.values():
@@ -153,7 +163,7 @@ def test_no_person_identifier_reaches_the_report(built):
 def test_small_categories_are_withheld(built):
     _, page, _ = built
     # the three people of the rare region: their balance rows are withheld, not shown
-    assert f"region_{RARE}" not in page
+    assert f"region[{RARE}]" not in page and f"region_{RARE}" not in page
     assert "withheld to protect confidentiality" in page
     # zero counts in the flow tables are withheld too
     assert "[c]" in page
@@ -213,6 +223,17 @@ def test_unknown_group_label_fails_naming_the_column(tmp_path):
     code, _, err = run(paths, tmp_path / "out")
     assert code == 1
     assert "column 'group'" in err and "'Programme'" in err and "Traceback" not in err
+
+
+def test_a_comparison_label_other_than_the_one_given_is_refused(tmp_path):
+    # two labels, but the other one is not --comparison: refused, not taken as the comparison
+    paths = write_inputs(tmp_path / "data", n=400)
+    people = pd.read_csv(paths["people"], dtype={"person_id": str})
+    people["group"] = people["group"].replace({"comparison": "control"})
+    people.to_csv(paths["people"], index=False)
+    code, _, err = run(paths, tmp_path / "out")
+    assert code == 1 and "Traceback" not in err
+    assert "column 'group'" in err and "'comparison' (comparison)" in err and "'control'" in err
 
 
 @pytest.mark.slow
@@ -300,7 +321,7 @@ def test_jdl_matches_only_on_covariates_of_known_meaning(tmp_path):
     page = (tmp_path / "out" / "jdl.html").read_text(encoding="utf-8")
     assert "Jane Doe" not in page and "probation_officer" not in page
     # `region` is not of known meaning and was not listed: not matched on
-    assert "Region" not in text_of(page) and "region_" not in page
+    assert "Region" not in text_of(page) and "region_" not in page and "region[" not in page
     config = (tmp_path / "out" / "jdl.toml").read_text(encoding="utf-8")
     assert 'covariates = ["age", "sex", "prior_offences", "sentence_length_days"]' in config
     # listed explicitly, a column is used (named in words: the page shows labels)
@@ -453,16 +474,7 @@ def test_group_profile_before_and_after_matching_with_labels(labelled):
     women = [f"{np.floor(100 * (d['sex'] == 'F').mean() + 0.5):.0f}%" for d in (prog, comp)]
     assert rows["Women", "Before"][:2] == women
     # after matching, as the library's balance table gives them, with a plain label
-    d = data.assign(programme_member=(data["group"] == "programme").astype(int))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ek.StatisticalWarning)
-        m = ek.match(
-            d,
-            treatment="programme_member",
-            covariates=LABELLED_COVARIATES.split(","),
-            caliper=0.2,
-            link="linear.logit",
-        )
+    m = matched(data, LABELLED_COVARIATES.split(","))
     bal = m.balance()
     for name, key in [("Age (years)", "age"), ("Previous offences", "prior_offences")]:
         b = bal.loc[key]
@@ -491,7 +503,8 @@ def test_raw_variable_names_never_reach_the_page(built, labelled):
         names = set()
         for path in paths.values():
             names |= {c for c in pd.read_csv(path, nrows=0).columns if "_" in c}
-        names |= {"sex_F", "sex_M", "sex[F]", "region_North", "region_South", f"region_{RARE}"}
+        names |= {"sex_F", "sex_M", "region_North", "region_South", f"region_{RARE}"}
+        names |= {"sex[F]", "sex[M]", "region[North]", "region[South]", f"region[{RARE}]"}
         names |= {"data_end", "days_in_custody", "n_reoffences", "programme_member"}
         names |= {"community_resolution", "subclass"}
         shown = sorted(n for n in names if n in text)
@@ -561,17 +574,7 @@ def test_replace_uses_matching_with_replacement_and_says_so(small_pool):
     # the outcome analysis uses the matching weights, with errors by person: with replacement a
     # control can be matched to several programme people, so there is no pair to cluster on
     data = cohort_of(paths).data
-    d = data.assign(programme_member=(data["group"] == "programme").astype(int))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ek.StatisticalWarning)
-        m = ek.match(
-            d,
-            treatment="programme_member",
-            covariates=["age", "sex", "prior_offences", "sentence_length_days"],
-            caliper=0.2,
-            link="linear.logit",
-            replace=True,
-        )
+    m = matched(data, ["age", "sex", "prior_offences", "sentence_length_days"], replace=True)
     assert m.data["weight"].max() > 1  # some comparison people were used several times
     with pytest.raises(ek.InputError, match="subclass"):
         jdl_outcomes(m.data, weights="weight", cluster="subclass")
@@ -585,7 +588,7 @@ def test_replace_uses_matching_with_replacement_and_says_so(small_pool):
     # close to the two-way (pair and person) clustered interval of matched_rate_difference
     two_way = ek.matched_rate_difference(m, outcome="reoffended")
     rate = res.table.iloc[0]
-    assert rate["difference"] == pytest.approx(two_way.estimate)
+    assert rate["estimate"] == pytest.approx(two_way.estimate)
     assert rate["upper"] - rate["lower"] == pytest.approx(two_way.upper - two_way.lower, rel=0.05)
 
 

@@ -12,6 +12,8 @@ from evalkit.report._base import BuildError
 from evalkit.report.components import FRAGMENT_MIME
 from evalkit.report.notebook import cell_lines, check_outputs, read_script
 
+pytestmark = pytest.mark.report  # these tests run notebook kernels
+
 SCRIPT = """\
 # %% [markdown]
 # What the scheme is and who it serves.

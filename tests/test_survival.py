@@ -9,53 +9,34 @@ are floating-point summation order). Tests never call R.
 
 from __future__ import annotations
 
-import time as _time
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import RTOL, assert_matches_r, expected, reference_data
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from evalkit import survival as sv
-from evalkit._results import TestResult
 from evalkit.errors import DesignError, InputError
+from evalkit.results import Result, TestResult
 
-REF = Path(__file__).resolve().parent / "reference"
-RTOL = 1e-6  # R output to 17 significant digits; 1e-6 relative as agreed in STYLE.md
-ATOL = 1e-12  # only for exact zeros
-
-
-def _expected(name: str) -> pd.DataFrame:
-    return pd.read_csv(REF / "expected" / name, dtype={"group": str, "group1": str, "group0": str})
+LABELS = {"group": str, "group1": str, "group0": str}  # group labels as R wrote them
 
 
 @pytest.fixture(scope="module")
 def rossi() -> pd.DataFrame:
-    return pd.read_csv(REF / "data" / "rossi.csv")
+    return reference_data("rossi.csv")
 
 
 @pytest.fixture(scope="module")
 def sim() -> pd.DataFrame:
-    return pd.read_csv(REF / "data" / "sim_ties.csv")
+    return reference_data("sim_ties.csv")
 
 
 def _data(name: str, rossi: pd.DataFrame, sim: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     if name == "rossi":
         return rossi, {"time": "week", "event": "arrest", "by": "fin"}
     return sim, {"time": "time", "event": "event", "by": "group"}
-
-
-def _close(actual, expected, what: str, rtol: float = RTOL) -> None:
-    np.testing.assert_allclose(
-        np.asarray(actual, dtype=float),
-        np.asarray(expected, dtype=float),
-        rtol=rtol,
-        atol=ATOL,
-        equal_nan=True,
-        err_msg=what,
-    )
 
 
 # Each KM variant: (dataset, weighted, se_method in the CSV, evalkit keyword arguments)
@@ -107,7 +88,7 @@ def test_km_table_against_R(case, rossi, sim):
     # R: summary(survfit(Surv(week, arrest) ~ fin, rossi, conf.type = ct), censored = FALSE)
     #    summary(survfit(Surv(time, event) ~ group, sim, weights = w, conf.type = ct,
     #                    robust = NULL | FALSE), censored = FALSE); and each with ~ 1
-    ref = _ref_rows(_expected("km_table.csv"), case)
+    ref = _ref_rows(expected("km_table.csv", dtype=LABELS), case)
     got = _km_fit(case, rossi, sim).table
     assert list(got["group"].astype(str)) == list(ref["group"])
     for ours, theirs in [
@@ -120,14 +101,14 @@ def test_km_table_against_R(case, rossi, sim):
         ("lower", "lower"),
         ("upper", "upper"),
     ]:
-        _close(got[ours], ref[theirs], f"{_case_id(case)}: {ours}")
+        assert_matches_r(got[ours], ref[theirs], f"{_case_id(case)}: {ours}")
 
 
 @pytest.mark.parametrize("case", KM_CASES, ids=[_case_id(c) for c in KM_CASES])
 def test_km_at_against_R(case, rossi, sim):
     # R: summary(fit, times = c(13, 26, 52))  (Rossi, weeks)
     #    summary(fit, times = c(30, 90, 182, 365))  (sim, days)
-    ref = _ref_rows(_expected("km_at.csv"), case)
+    ref = _ref_rows(expected("km_at.csv", dtype=LABELS), case)
     times = [13, 26, 52] if case[0] == "rossi" else [30, 90, 182, 365]
     got = _km_fit(case, rossi, sim).at(times)
     assert list(got["group"].astype(str)) == list(ref["group"])
@@ -141,17 +122,17 @@ def test_km_at_against_R(case, rossi, sim):
         ("lower", "lower"),
         ("upper", "upper"),
     ]:
-        _close(got[ours], ref[theirs], f"{_case_id(case)}: {ours}")
+        assert_matches_r(got[ours], ref[theirs], f"{_case_id(case)}: {ours}")
 
 
 @pytest.mark.parametrize("case", KM_CASES, ids=[_case_id(c) for c in KM_CASES])
 def test_km_median_against_R(case, rossi, sim):
     # R: summary(fit)$table[, c("median", "0.95LCL", "0.95UCL")]
-    ref = _ref_rows(_expected("km_median.csv"), case)
+    ref = _ref_rows(expected("km_median.csv", dtype=LABELS), case)
     got = _km_fit(case, rossi, sim).median()
     assert list(got["group"].astype(str)) == list(ref["group"])
     for col in ("median", "lower", "upper"):
-        _close(got[col], ref[col], f"{_case_id(case)}: {col}")
+        assert_matches_r(got[col], ref[col], f"{_case_id(case)}: {col}")
 
 
 def test_km_rossi_by_fin_at_13_26_52_weeks_against_R(rossi):
@@ -162,7 +143,7 @@ def test_km_rossi_by_fin_at_13_26_52_weeks_against_R(rossi):
     assert list(got["group"].astype(int)) == [0, 0, 0, 1, 1, 1]
     assert list(got["time"]) == [13, 26, 52, 13, 26, 52]
     assert list(got["at_risk"]) == [206, 187, 154, 207, 194, 168]
-    _close(
+    assert_matches_r(
         got["survival"],
         [
             0.94907407407407418,
@@ -174,7 +155,7 @@ def test_km_rossi_by_fin_at_13_26_52_weeks_against_R(rossi):
         ],
         "surv",
     )
-    _close(
+    assert_matches_r(
         got["lower"],
         [
             0.90992987894761135,
@@ -186,7 +167,7 @@ def test_km_rossi_by_fin_at_13_26_52_weeks_against_R(rossi):
         ],
         "lower",
     )
-    _close(
+    assert_matches_r(
         got["upper"],
         [
             0.97147055738259958,
@@ -218,15 +199,15 @@ def test_logrank_against_R(test, rossi, sim):
     ds, by, strata = LOGRANK_CASES[test]
     df, cols = _data(ds, rossi, sim)
     lr = sv.logrank(df, time=cols["time"], event=cols["event"], by=by, strata=strata)
-    ref = _expected("logrank.csv").query("dataset == @ds and test == @test").iloc[0]
-    _close(lr.statistic, ref["chisq"], "chisq")
+    ref = expected("logrank.csv", dtype=LABELS).query("dataset == @ds and test == @test").iloc[0]
+    assert_matches_r(lr.statistic, ref["chisq"], "chisq")
     assert lr.df == ref["df"]
-    _close(lr.p_value, ref["p"], "p")
-    groups = _expected("logrank_groups.csv").query("dataset == @ds and test == @test")
+    assert_matches_r(lr.p, ref["p"], "p")
+    groups = expected("logrank_groups.csv", dtype=LABELS).query("dataset == @ds and test == @test")
     assert list(lr.table["group"].astype(str)) == list(groups["group"])
-    _close(lr.table["n"], groups["n"], "n")
-    _close(lr.table["observed"], groups["observed"], "observed")
-    _close(lr.table["expected"], groups["expected"], "expected")
+    assert_matches_r(lr.table["n"], groups["n"], "n")
+    assert_matches_r(lr.table["observed"], groups["observed"], "observed")
+    assert_matches_r(lr.table["expected"], groups["expected"], "expected")
 
 
 def test_logrank_rossi_is_3_8376_on_1_df_against_R(rossi):
@@ -235,12 +216,12 @@ def test_logrank_rossi_is_3_8376_on_1_df_against_R(rossi):
     assert isinstance(lr, TestResult)
     assert lr.statistic == pytest.approx(3.837569576549055, rel=RTOL)
     assert lr.df == 1
-    assert lr.p_value == pytest.approx(0.050116117409005671, rel=RTOL)
+    assert lr.p == pytest.approx(0.050116117409005671, rel=RTOL)
     assert "3.8376" in str(lr)
     assert list(lr.to_frame().columns) == ["test", "statistic", "df", "p"]
     assert "<table" in lr._repr_html_()
     # the variance matrix of O − E has rows summing to zero
-    np.testing.assert_allclose(lr.covariance.sum(axis=1), 0, atol=1e-9)
+    np.testing.assert_allclose(lr.vcov.sum(axis=1), 0, atol=1e-9)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -256,45 +237,85 @@ def test_rmst_against_R(ds, tau, grouped, rossi, sim):
     #            c("rmean", "se(rmean)")]   (and ~ 1; sim: Surv(time, event) ~ group)
     df, cols = _data(ds, rossi, sim)
     by = cols["by"] if grouped else None
-    got = sv.rmst(df, time=cols["time"], event=cols["event"], tau=tau, by=by)
-    ref = _expected("rmst.csv").query("dataset == @ds and tau == @tau")
+    res = sv.rmst(df, time=cols["time"], event=cols["event"], tau=tau, by=by)
+    got = res.to_frame()
+    ref = expected("rmst.csv", dtype=LABELS).query("dataset == @ds and tau == @tau")
     ref = ref[(ref["group"] != "all") if grouped else (ref["group"] == "all")]
     assert list(got["group"].astype(str)) == list(ref["group"])
-    _close(got["rmst"], ref["rmst"], "rmst")
-    _close(got["se"], ref["se"], "se")
+    assert_matches_r(got["estimate"], ref["rmst"], "rmst")
+    assert_matches_r(got["se"], ref["se"], "se")
     z = 1.959963984540054
-    _close(got["lower"], ref["rmst"].to_numpy() - z * ref["se"].to_numpy(), "lower")
+    assert_matches_r(got["lower"], ref["rmst"].to_numpy() - z * ref["se"].to_numpy(), "lower")
     assert (got["tau"] == tau).all()
+    assert res.tau == tau and res.conf_level == 0.95
 
 
 @pytest.mark.parametrize(("ds", "tau"), RMST_CASES)
 def test_rmst_difference_against_R(ds, tau, rossi, sim):
     # R: rmst1 − rmst0 from summary(survfit(...), rmean = tau)$table, se = sqrt(se1² + se0²),
     #    diff ∓ qnorm(0.975)·se, p = 2·pnorm(−|diff/se|)  (the survRM2 / Uno et al. 2014 contrast)
+    # Two arms at a time: treated = R's group1, control = group0 (the other rows left out; each
+    # arm's RMST uses only its own rows, so the difference is R's).
     df, cols = _data(ds, rossi, sim)
-    got = sv.rmst_difference(df, time=cols["time"], event=cols["event"], by=cols["by"], tau=tau)
-    ref = _expected("rmst_diff.csv").query("dataset == @ds and tau == @tau")
-    assert list(got["group"].astype(str)) == list(ref["group1"])
-    assert list(got["reference"].astype(str)) == list(ref["group0"])
-    for ours, theirs in [
-        ("difference", "diff"),
-        ("se", "se"),
-        ("lower", "lower"),
-        ("upper", "upper"),
-        ("p", "p"),
-    ]:
-        _close(got[ours], ref[theirs], ours)
+    by = cols["by"]
+    ref = expected("rmst_diff.csv", dtype=LABELS).query("dataset == @ds and tau == @tau")
+    assert len(ref) > 0
+    for _, row in ref.iterrows():
+        label = {str(g): g for g in df[by].unique()}
+        treated, control = label[row["group1"]], label[row["group0"]]
+        arms = df[df[by].isin([treated, control])]
+        got = sv.rmst_difference(
+            arms, time=cols["time"], event=cols["event"], group=by, treated=treated, tau=tau
+        )
+        assert (got.treated, got.control) == (treated, control)
+        what = f"{ds} tau={tau} {treated} - {control}"
+        for ours, theirs in [
+            ("estimate", "diff"),
+            ("se", "se"),
+            ("lower", "lower"),
+            ("upper", "upper"),
+            ("p", "p"),
+        ]:
+            assert_matches_r(getattr(got, ours), row[theirs], f"{what}: {ours}")
 
 
-def test_rmst_difference_reference_swaps_sign(sim):
-    a = sv.rmst_difference(sim, time="time", event="event", by="group", tau=182)
-    b = sv.rmst_difference(sim, time="time", event="event", by="group", tau=182, reference="B")
-    assert list(b["group"]) == ["A", "C"]
-    ba = a.loc[a["group"] == "B"].iloc[0]
-    ab = b.loc[b["group"] == "A"].iloc[0]
-    assert ab["difference"] == pytest.approx(-ba["difference"], rel=1e-12)
-    assert ab["se"] == pytest.approx(ba["se"], rel=1e-12)
-    assert ab["p"] == pytest.approx(ba["p"], rel=1e-12)
+def test_rmst_difference_treated_arm_swaps_sign(sim):
+    ab = sim[sim["group"].isin(["A", "B"])]
+    a = sv.rmst_difference(ab, time="time", event="event", group="group", treated="B", tau=182)
+    b = sv.rmst_difference(ab, time="time", event="event", group="group", treated="A", tau=182)
+    assert (a.treated, a.control, b.treated, b.control) == ("B", "A", "A", "B")
+    assert b.estimate == pytest.approx(-a.estimate, rel=1e-12)
+    assert b.statistic == pytest.approx(-a.statistic, rel=1e-12)
+    assert b.se == pytest.approx(a.se, rel=1e-12)
+    assert b.p == pytest.approx(a.p, rel=1e-12)
+    assert list(a.arms["group"]) == ["B", "A"]  # treated first
+    frame = a.to_frame()
+    assert list(frame.columns) == [
+        "treated",
+        "control",
+        "tau",
+        "estimate",
+        "se",
+        "lower",
+        "upper",
+        "statistic",
+        "p",
+    ]
+    assert frame.loc[0, "estimate"] == a.estimate
+
+
+def test_rmst_difference_takes_cohort_labels_and_refuses_other_designs(sim):
+    # the default treated="programme" takes Cohort.data["group"] as it is
+    d = sim[sim["group"].isin(["A", "B"])].assign(
+        group=lambda x: x["group"].map({"A": "comparison", "B": "programme"})
+    )
+    got = sv.rmst_difference(d, time="time", event="event", group="group", tau=182)
+    assert (got.treated, got.control) == ("programme", "comparison")
+    assert got.estimate == pytest.approx(119.93837032507307 - 144.67310374243814, rel=RTOL)
+    with pytest.raises(InputError, match=r"column 'group'.*exactly two groups"):
+        sv.rmst_difference(sim, time="time", event="event", group="group", treated="A", tau=182)
+    with pytest.raises(InputError, match=r"column 'group'.*treated='z'"):
+        sv.rmst_difference(d, time="time", event="event", group="group", treated="z", tau=182)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -311,17 +332,17 @@ def test_cumulative_incidence_against_R(grouped, sim):
         event="cause",
         by="group" if grouped else None,
         times=[30, 90, 182, 365],
-    )
-    ref = _expected("cif.csv")
+    ).to_frame()
+    ref = expected("cif.csv", dtype=LABELS)
     ref = ref[(ref["group"] != "all") if grouped else (ref["group"] == "all")]
     key = ["group", "cause", "time"]
     got = got.assign(group=got["group"].astype(str)).sort_values(key).reset_index(drop=True)
     ref = ref.sort_values(key).reset_index(drop=True)
     assert len(got) == len(ref)
     assert (got[key].to_numpy() == ref[key].to_numpy()).all()
-    _close(got["at_risk"], ref["n_risk"], "n_risk")
-    _close(got["estimate"], ref["estimate"], "estimate")
-    _close(got["se"], ref["std_err"], "std_err")
+    assert_matches_r(got["at_risk"], ref["n_risk"], "n_risk")
+    assert_matches_r(got["estimate"], ref["estimate"], "estimate")
+    assert_matches_r(got["se"], ref["std_err"], "std_err")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -345,7 +366,7 @@ def test_km_at_between_and_after_last_follow_up():
     # S(4) = 5/6; S(9) = 5/6 · 3/4 · 2/3 (6, 4 and 3 at risk at 2, 5 and 8); unchanged at 10
     # (a censoring); unknown after 10, the last follow-up time
     s9 = 5 / 6 * 3 / 4 * 2 / 3
-    _close(got["survival"], [5 / 6, s9, s9, np.nan], "survival")
+    np.testing.assert_allclose(got["survival"], [5 / 6, s9, s9, np.nan], rtol=1e-12)
     assert np.isnan(got.loc[3, ["se", "lower", "upper"]].astype(float)).all()
     assert list(got["at_risk"]) == [4, 1, 1, 0]
     assert list(got["events"]) == [1, 2, 0, 0]
@@ -370,7 +391,7 @@ def test_km_all_events_curve_reaches_zero():
     assert km_ij.table["lower"].iloc[-1] == 0 and km_ij.table["upper"].iloc[-1] == 0
     # tau beyond the data is fine when the curve has reached 0: the area is known
     r = sv.rmst(df, time="t", event="e", tau=10)
-    assert r["rmst"].iloc[0] == pytest.approx(2.0)
+    assert r.to_frame()["estimate"].iloc[0] == pytest.approx(2.0)
 
 
 def test_km_median_midpoint_rule():
@@ -432,15 +453,15 @@ def test_km_conf_level_changes_width_only(rossi):
 
 def test_cumulative_incidence_default_times_are_event_times():
     d = pd.DataFrame({"t": [1, 2, 2, 3, 4, 5], "cause": [1, 2, 0, 1, 0, 2]})
-    out = sv.cumulative_incidence(d, time="t", event="cause")
+    out = sv.cumulative_incidence(d, time="t", event="cause").to_frame()
     assert sorted(set(out["time"])) == [1, 2, 3, 5]
     c1 = out[out["cause"] == 1].set_index("time")["estimate"]
     c2 = out[out["cause"] == 2].set_index("time")["estimate"]
     # hand calculation, S(t−)·d_k/n at each time: n = 6, 5, 3, 1 at t = 1, 2, 3, 5 and
     # S(t−) = 1, 5/6, 4/6, 4/9
-    _close(c1.to_numpy(), [1 / 6, 1 / 6, 1 / 6 + 4 / 6 / 3, 1 / 6 + 4 / 6 / 3], "cause 1")
-    _close(c2.to_numpy(), [0, 5 / 6 / 5, 5 / 6 / 5, 5 / 6 / 5 + 4 / 9], "cause 2")
-    at = sv.cumulative_incidence(d, time="t", event="cause", times=[0.5, 6])
+    np.testing.assert_allclose(c1, [1 / 6, 1 / 6, 1 / 6 + 4 / 6 / 3, 1 / 6 + 4 / 6 / 3], rtol=1e-12)
+    np.testing.assert_allclose(c2, [0, 5 / 6 / 5, 5 / 6 / 5, 5 / 6 / 5 + 4 / 9], rtol=1e-12)
+    at = sv.cumulative_incidence(d, time="t", event="cause", times=[0.5, 6]).to_frame()
     assert (at.loc[at["time"] == 0.5, "estimate"] == 0).all()
     assert at.loc[at["time"] == 6, "estimate"].isna().all()
     assert (at.loc[at["time"] == 6, "at_risk"] == 0).all()
@@ -490,7 +511,7 @@ def _small() -> pd.DataFrame:
         lambda d: sv.kaplan_meier(d, time="t", event="e", by="g"),
         lambda d: sv.logrank(d, time="t", event="e", by="g"),
         lambda d: sv.rmst(d, time="t", event="e", tau=3, by="g"),
-        lambda d: sv.rmst_difference(d, time="t", event="e", by="g", tau=3),
+        lambda d: sv.rmst_difference(d, time="t", event="e", group="g", treated="b", tau=3),
         lambda d: sv.cumulative_incidence(d, time="t", event="e", by="g"),
     ],
     ids=["kaplan_meier", "logrank", "rmst", "rmst_difference", "cumulative_incidence"],
@@ -538,7 +559,7 @@ class TestCommonValidation:
         lambda d: sv.kaplan_meier(d, time="t", event="e", by="g"),
         lambda d: sv.logrank(d, time="t", event="e", by="g"),
         lambda d: sv.rmst(d, time="t", event="e", tau=3, by="g"),
-        lambda d: sv.rmst_difference(d, time="t", event="e", by="g", tau=3),
+        lambda d: sv.rmst_difference(d, time="t", event="e", group="g", treated="b", tau=3),
     ],
     ids=["kaplan_meier", "logrank", "rmst", "rmst_difference"],
 )
@@ -563,7 +584,7 @@ def test_cause_codes_must_be_whole_non_negative():
     "fn",
     [
         lambda d: sv.logrank(d, time="t", event="e", by="g"),
-        lambda d: sv.rmst_difference(d, time="t", event="e", by="g", tau=1),
+        lambda d: sv.rmst_difference(d, time="t", event="e", group="g", treated="a", tau=1),
     ],
     ids=["logrank", "rmst_difference"],
 )
@@ -599,15 +620,17 @@ def test_tau_beyond_last_follow_up_in_a_group_is_an_error(sim):
     with pytest.raises(InputError, match=r"tau.*group 'C'.*300") as err:
         sv.rmst(d, time="time", event="event", tau=365, by="group")
     assert err.value.column == "tau"
-    with pytest.raises(InputError, match="tau"):
-        sv.rmst_difference(d, time="time", event="event", tau=365, by="group")
+    with pytest.raises(InputError, match=r"argument 'tau'.*group 'C'"):
+        sv.rmst_difference(
+            d[d["group"] != "B"], time="time", event="event", tau=365, group="group", treated="C"
+        )
     # up to the shortest group's last follow-up time is fine
-    assert len(sv.rmst(d, time="time", event="event", tau=300, by="group")) == 3
+    assert len(sv.rmst(d, time="time", event="event", tau=300, by="group").to_frame()) == 3
 
 
 @pytest.mark.parametrize("tau", [0, -3, np.nan, "a year"])
 def test_tau_must_be_positive(tau):
-    with pytest.raises(InputError, match="tau"):
+    with pytest.raises(InputError, match="argument 'tau'"):
         sv.rmst(_small(), time="t", event="e", tau=tau)
 
 
@@ -618,8 +641,8 @@ def test_bad_options_name_the_valid_values():
         sv.kaplan_meier(_small(), time="t", event="e", variance="robust")  # type: ignore[arg-type]
     with pytest.raises(InputError, match="conf_level"):
         sv.kaplan_meier(_small(), time="t", event="e", conf_level=95)
-    with pytest.raises(InputError, match=r"reference.*'a', 'b'"):
-        sv.rmst_difference(_small(), time="t", event="e", by="g", tau=3, reference="z")
+    with pytest.raises(InputError, match=r"column 'g'.*treated='z'.*labels: 'a', 'b'"):
+        sv.rmst_difference(_small(), time="t", event="e", group="g", tau=3, treated="z")
 
 
 def test_weights_must_be_positive():
@@ -675,7 +698,9 @@ def test_rmst_and_cumulative_incidence_refuse_duplicate_ids_with_id_col():
     d = _with_repeated_person()
     calls = [
         lambda: sv.rmst(d, time="t", event="e", tau=5, id_col="person"),
-        lambda: sv.rmst_difference(d, time="t", event="e", by="g", tau=5, id_col="person"),
+        lambda: sv.rmst_difference(
+            d, time="t", event="e", group="g", treated="b", tau=5, id_col="person"
+        ),
         lambda: sv.cumulative_incidence(d, time="t", event="e", id_col="person"),
     ]
     for call in calls:
@@ -788,7 +813,9 @@ def test_cif_ij_variance_equals_numerical_derivative(data, at, cause):
     t = t.astype(float)
     if not (c > 0).any() or at > t.max():
         return
-    out = sv.cumulative_incidence(pd.DataFrame({"t": t, "c": c}), time="t", event="c", times=[at])
+    out = sv.cumulative_incidence(
+        pd.DataFrame({"t": t, "c": c}), time="t", event="c", times=[at]
+    ).to_frame()
     row = out[out["cause"] == cause]
     if row.empty:
         return
@@ -815,7 +842,7 @@ def test_cif_and_event_free_probability_sum_to_one(data):
     d = pd.DataFrame({"t": t.astype(float), "c": c, "e": (c > 0).astype(int)})
     grid = np.arange(0, 13, dtype=float)
     grid = grid[grid <= t.max()]
-    cif = sv.cumulative_incidence(d, time="t", event="c", times=grid)
+    cif = sv.cumulative_incidence(d, time="t", event="c", times=grid).to_frame()
     total = cif.groupby("time")["estimate"].sum().to_numpy()
     s = sv.kaplan_meier(d, time="t", event="e").at(grid)["survival"].to_numpy()
     np.testing.assert_allclose(total + s, 1.0, atol=1e-12)
@@ -829,7 +856,7 @@ def test_single_cause_cif_is_one_minus_km_with_the_same_ij_se(data):
     if not e.any():
         return
     d = pd.DataFrame({"t": t.astype(float), "e": e.astype(int)})
-    cif = sv.cumulative_incidence(d, time="t", event="e")
+    cif = sv.cumulative_incidence(d, time="t", event="e").to_frame()
     km = sv.kaplan_meier(d, time="t", event="e", variance="ij").table
     np.testing.assert_allclose(cif["estimate"], 1 - km["survival"], atol=1e-12)
     np.testing.assert_allclose(cif["se"], km["se"], rtol=1e-8, atol=1e-12)
@@ -874,10 +901,10 @@ def test_rmst_without_censoring_is_mean_of_min_t_tau(times, tau):
     if tau > t.max():
         tau = float(t.max()) if t.max() > 0 else tau
     d = pd.DataFrame({"t": t, "e": 1})
-    r = sv.rmst(d, time="t", event="e", tau=tau).iloc[0]
+    r = sv.rmst(d, time="t", event="e", tau=tau).to_frame().iloc[0]
     y = np.minimum(t, tau)
-    assert r["rmst"] <= tau + 1e-12
-    assert r["rmst"] == pytest.approx(y.mean(), rel=1e-12, abs=1e-12)
+    assert r["estimate"] <= tau + 1e-12
+    assert r["estimate"] == pytest.approx(y.mean(), rel=1e-12, abs=1e-12)
     # and the delta-method variance is then the plug-in variance of min(T, tau) over n
     assert r["se"] ** 2 == pytest.approx(y.var() / len(y), rel=1e-9, abs=1e-12)
 
@@ -895,8 +922,8 @@ def test_rmst_is_between_zero_and_tau_with_censoring(data, tau):
         with pytest.raises(InputError, match="tau"):
             sv.rmst(d, time="t", event="e", tau=tau)
         return
-    r = sv.rmst(d, time="t", event="e", tau=tau).iloc[0]
-    assert 0 <= r["rmst"] <= tau
+    r = sv.rmst(d, time="t", event="e", tau=tau).to_frame().iloc[0]
+    assert 0 <= r["estimate"] <= tau
     assert r["se"] >= 0
 
 
@@ -946,27 +973,168 @@ def test_plot_km_on_given_axes_without_extras(sim):
 
 
 # ----------------------------------------------------------------------------------------------
-# Scale
+# The result contract
 # ----------------------------------------------------------------------------------------------
-@pytest.mark.slow
-def test_a_million_rows_in_well_under_two_seconds():
-    rng = np.random.default_rng(20240611)
-    n = 1_000_000
-    d = pd.DataFrame(
-        {
-            "t": np.minimum(np.ceil(rng.exponential(400, n)), 365.0),
-            "e": rng.integers(0, 2, n),
-            "g": rng.choice(["programme", "comparison"], n),
-            "s": rng.choice(["north", "south", "east"], n),
-        }
-    )
-    start = _time.perf_counter()
-    km = sv.kaplan_meier(d, time="t", event="e", by="g")
-    km.at([182, 365])
-    km.median()
-    t_km = _time.perf_counter() - start
-    start = _time.perf_counter()
-    sv.logrank(d, time="t", event="e", by="g", strata="s")
-    t_lr = _time.perf_counter() - start
-    assert t_km < 2.0, t_km
-    assert t_lr < 2.0, t_lr
+def _all_results(d: pd.DataFrame) -> dict[str, Result]:
+    arms = d[d["group"] != "C"]
+    return {
+        "kaplan_meier": sv.kaplan_meier(d, time="time", event="event", by="group", weights="w"),
+        "logrank": sv.logrank(d, time="time", event="event", by="group", strata="stratum"),
+        "rmst": sv.rmst(d, time="time", event="event", tau=182, by="group"),
+        "rmst_difference": sv.rmst_difference(
+            arms, time="time", event="event", group="group", treated="A", tau=182
+        ),
+        "cumulative_incidence": sv.cumulative_incidence(d, time="time", event="cause", by="group"),
+    }
+
+
+def _snapshot(res: Result) -> list[pd.DataFrame]:
+    frames = [res.to_frame()]
+    for name in ("table", "curve", "counts", "arms"):
+        if isinstance(getattr(res, name, None), pd.DataFrame):
+            frames.append(getattr(res, name).copy())
+    if isinstance(res, sv.KaplanMeierResult):
+        frames += [res.at([30, 182]), res.median()]
+    return frames
+
+
+def test_results_do_not_depend_on_the_input_frame_after_the_call(sim):
+    d = sim.copy()
+    results = _all_results(d)
+    before = {k: _snapshot(r) for k, r in results.items()}
+    # overwrite every column the estimators read, in place
+    d["time"] = 1.0
+    d["event"] = 0
+    d["cause"] = 0
+    d["w"] = 9.0
+    d["group"] = "A"
+    d.loc[:, "stratum"] = "s9"
+    for name, res in results.items():
+        for old, new in zip(before[name], _snapshot(res), strict=True):
+            pd.testing.assert_frame_equal(new, old, check_exact=True, obj=name)
+
+
+def test_results_are_frozen_with_short_repr_and_fresh_frames(sim):
+    for name, res in _all_results(sim).items():
+        assert isinstance(res, Result), name
+        text = repr(res)
+        assert len(text) < 300 and "\n" not in text, (name, text)
+        assert text.startswith(type(res).__name__ + "("), text
+        assert res.summary().splitlines()[0], name
+        assert res.to_frame() is not res.to_frame()
+        first = res.to_frame()
+        first.iloc[:, -1] = -1.0  # editing the returned table changes nothing in the result
+        assert not res.to_frame().iloc[:, -1].eq(-1.0).all(), name
+        with pytest.raises(AttributeError):
+            res.conf_level = 0.5  # type: ignore[misc]  # (LogRankResult: a new attribute)
+    lr = _all_results(sim)["logrank"]
+    assert isinstance(lr, TestResult) and lr.p == lr.to_frame().loc[0, "p"]
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda d, lvl: sv.kaplan_meier(d, time="t", event="e", conf_level=lvl),
+        lambda d, lvl: sv.rmst(d, time="t", event="e", tau=3, conf_level=lvl),
+        lambda d, lvl: sv.rmst_difference(
+            d, time="t", event="e", group="g", treated="b", tau=3, conf_level=lvl
+        ),
+        lambda d, lvl: sv.cumulative_incidence(d, time="t", event="e", conf_level=lvl),
+    ],
+    ids=["kaplan_meier", "rmst", "rmst_difference", "cumulative_incidence"],
+)
+@pytest.mark.parametrize("level", ["0.9", 95, 0.0, 1.0, True, None])
+def test_conf_level_must_be_a_number_between_0_and_1(fn, level):
+    # "0.9" used to pass validation (the checked value was discarded) and fail later
+    with pytest.raises(InputError, match=r"argument 'conf_level': must be a number strictly"):
+        fn(_small(), level)
+
+
+def test_conf_level_is_stored_on_every_result(sim):
+    d = _small()
+    for res in (
+        sv.kaplan_meier(d, time="t", event="e", conf_level=0.9),
+        sv.rmst(d, time="t", event="e", tau=3, conf_level=0.9),
+        sv.rmst_difference(d, time="t", event="e", group="g", treated="b", tau=3, conf_level=0.9),
+        sv.cumulative_incidence(d, time="t", event="e", conf_level=0.9),
+    ):
+        assert res.conf_level == 0.9
+
+
+# The tables rmst, rmst_difference and cumulative_incidence returned before they returned
+# results (evalkit 0.x, captured from the previous implementation); to_frame() gives the same
+# numbers, with the columns renamed to the vocabulary (rmst -> estimate; group/reference/
+# difference -> treated/control/estimate, plus the Wald statistic).
+OLD_RMST_ROSSI_52 = {
+    "group": [0, 1],
+    "tau": [52.0, 52.0],
+    "rmst": [44.833333333333336, 46.875],
+    "se": [0.9176715404987923, 0.7933248958857263],
+    "lower": [43.03473016431831, 45.32011177602499],
+    "upper": [46.63193650234836, 48.42988822397501],
+}
+OLD_RMST_DIFFERENCE_ROSSI_52 = {
+    "group": [1],
+    "reference": [0],
+    "tau": [52.0],
+    "difference": [2.0416666666666643],
+    "se": [1.2130479985035731],
+    "lower": [-0.3358637219187366],
+    "upper": [4.419197055252065],
+    "p": [0.09235803530461739],
+}
+OLD_CIF_SMALL = {
+    "group": ["all"] * 8,
+    "cause": [1, 1, 1, 1, 2, 2, 2, 2],
+    "time": [1.0, 2.0, 3.0, 5.0, 1.0, 2.0, 3.0, 5.0],
+    "at_risk": [6, 5, 3, 1, 6, 5, 3, 1],
+    "estimate": [
+        *[1 / 6, 1 / 6, 0.3888888888888889, 0.3888888888888889],
+        *[0.0, 0.16666666666666669, 0.16666666666666669, 0.6111111111111112],
+    ],
+    "se": [
+        *[0.15214515486254615, 0.15214515486254615, 0.21872244094477253, 0.2187224409447725],
+        *[0.0, 0.15214515486254618, 0.15214515486254615, 0.21872244094477253],
+    ],
+    "lower": [
+        *[0.027849128299274488, 0.027849128299274488, 0.1291471980412951, 0.1291471980412951],
+        *[0.0, 0.027849128299274474, 0.027849128299274488, 0.3030170772472256],
+    ],
+    "upper": [
+        *[0.9974379621247047, 0.9974379621247047, 1.0, 1.0],
+        *[0.0, 0.9974379621247049, 0.9974379621247045, 1.0],
+    ],
+}
+
+
+def _same_numbers(frame: pd.DataFrame, old: dict, renamed: dict[str, str]) -> None:
+    for col, values in old.items():
+        got = frame[renamed.get(col, col)]
+        if isinstance(values[0], str) or col in ("group", "reference", "cause"):
+            assert list(got) == values, col
+        else:
+            np.testing.assert_allclose(got.to_numpy(dtype=float), values, rtol=1e-13, err_msg=col)
+
+
+def test_rmst_result_to_frame_is_the_old_table(rossi):
+    res = sv.rmst(rossi, time="week", event="arrest", tau=52, by="fin")
+    frame = res.to_frame()
+    assert list(frame.columns) == ["group", "tau", "estimate", "se", "lower", "upper"]
+    _same_numbers(frame, OLD_RMST_ROSSI_52, {"rmst": "estimate"})
+    assert (res.tau, res.conf_level, res.groups, res.by) == (52.0, 0.95, (0, 1), "fin")
+
+    d = sv.rmst_difference(rossi, time="week", event="arrest", group="fin", treated=1, tau=52)
+    renamed = {"group": "treated", "reference": "control", "difference": "estimate"}
+    _same_numbers(d.to_frame(), OLD_RMST_DIFFERENCE_ROSSI_52, renamed)
+    assert d.statistic == pytest.approx(d.estimate / d.se, rel=1e-12)
+    _same_numbers(d.arms, {k: v[::-1] for k, v in OLD_RMST_ROSSI_52.items()}, {"rmst": "estimate"})
+
+
+def test_cumulative_incidence_result_to_frame_is_the_old_table():
+    d = pd.DataFrame({"t": [1, 2, 2, 3, 4, 5], "cause": [1, 2, 0, 1, 0, 2]})
+    res = sv.cumulative_incidence(d, time="t", event="cause")
+    frame = res.to_frame()
+    assert list(frame.columns) == list(OLD_CIF_SMALL)
+    _same_numbers(frame, OLD_CIF_SMALL, {})
+    assert (res.causes, res.groups) == ((1, 2), ("all",))
+    assert (res.conf_type, res.conf_level) == ("log", 0.95)

@@ -13,48 +13,41 @@ Tests never call R.
 from __future__ import annotations
 
 import doctest
+import importlib
 import warnings
-from pathlib import Path
 
 import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+from conftest import assert_matches_r, expected, reference_data
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import evalkit
 from evalkit import timeseries as ts
-from evalkit._results import Estimate, TestResult
 from evalkit.errors import DesignError, InputError, StatisticalWarning
+from evalkit.results import Estimate, TestResult
 from evalkit.timeseries import did, its
 
 matplotlib.use("Agg")
 
-REF = Path(__file__).resolve().parent / "reference"
-RTOL = 1e-6  # R output to 17 significant digits; 1e-6 relative as agreed in STYLE.md
-
-
-def _expected(name: str) -> pd.DataFrame:
-    return pd.read_csv(REF / "expected" / name)
-
 
 @pytest.fixture(scope="module")
 def sicily() -> pd.DataFrame:
-    return pd.read_csv(REF / "data" / "sicily.csv")
+    return reference_data("sicily.csv")
 
 
 @pytest.fixture(scope="module")
 def sim_its() -> pd.DataFrame:
-    d = pd.read_csv(REF / "data" / "sim_its.csv")
+    d = reference_data("sim_its.csv")
     d["month"] = pd.to_datetime(d["month"])
     return d
 
 
 @pytest.fixture(scope="module")
 def sim_did() -> pd.DataFrame:
-    return pd.read_csv(REF / "data" / "sim_did.csv")
+    return reference_data("sim_did.csv")
 
 
 # --------------------------------------------------------------------------------------------
@@ -127,14 +120,16 @@ def _run_its(model: str, sicily: pd.DataFrame, sim_its: pd.DataFrame) -> ts.ITSR
 def test_its_coefficients_against_R(model, sicily, sim_its):
     # coef(fit) and sqrt(diag(V)) with V = vcov(fit) or NeweyWest(...) (see ITS_MODELS)
     res = _run_its(model, sicily, sim_its)
-    ref = _expected("timeseries_its_coef.csv")
+    ref = expected("timeseries_its_coef.csv")
     ref = ref[(ref["model"] == model) & ~ref["term"].isin(["effect_at_end", "post_trend"])]
-    ref = ref.assign(term=ref["term"].replace({"(Intercept)": "intercept"})).set_index("term")
+    ref = ref.set_index("term")
     assert sorted(res.coefficients.index) == sorted(ref.index)
     got = res.coefficients.loc[ref.index]
-    np.testing.assert_allclose(got["coef"], ref["coef"], rtol=RTOL)
-    np.testing.assert_allclose(got["se"], ref["se"], rtol=RTOL)
-    np.testing.assert_allclose(got["p"], ref["p"], rtol=RTOL, atol=1e-300)
+    assert_matches_r(got["estimate"], ref["coef"], f"{model} coef", atol=0)
+    assert_matches_r(got["se"], ref["se"], f"{model} se", atol=0)
+    assert_matches_r(got["p"], ref["p"], f"{model} p", atol=1e-300)
+    # the variance matrix behind the SEs
+    np.testing.assert_allclose(np.sqrt(np.diag(res.vcov.loc[ref.index, ref.index])), got["se"])
 
 
 @pytest.mark.parametrize("model", list(ITS_MODELS))
@@ -142,16 +137,24 @@ def test_its_rate_ratio_table_against_R(model, sicily, sim_its):
     # exp(coef), exp(coef -/+ qnorm(0.975) se), 2 pnorm(-|z|); effect_at_end = a'b with
     # a = (post = 1, slope = t_end - t1) and se sqrt(a' V a); post_trend = trend + slope
     res = _run_its(model, sicily, sim_its)
-    ref = _expected("timeseries_its_coef.csv")
+    ref = expected("timeseries_its_coef.csv")
     ref = ref[ref["model"] == model].set_index("term")
     for row, term in TABLE_TO_R.items():
         if term not in ref.index:  # no slope change: checked below
             assert row not in res.table.index or row == "effect_at_end"
             continue
-        np.testing.assert_allclose(
-            res.table.loc[row, ["rr", "lower", "upper", "p"]].to_numpy(dtype=float),
+        assert_matches_r(
+            res.table.loc[row, ["rr", "rr_lower", "rr_upper", "p"]].to_numpy(dtype=float),
             ref.loc[term, ["rr", "lower", "upper", "p"]].to_numpy(dtype=float),
-            rtol=RTOL,
+            f"{model} {row}",
+            atol=0,
+        )
+        # the log-scale estimate and SE beside the ratio
+        assert_matches_r(
+            res.table.loc[row, ["estimate", "se"]].to_numpy(dtype=float),
+            ref.loc[term, ["coef", "se"]].to_numpy(dtype=float),
+            f"{model} {row} log scale",
+            atol=0,
         )
     if "slope" not in ref.index:  # without a slope change the end effect is the level change
         pd.testing.assert_series_equal(
@@ -164,14 +167,16 @@ def test_its_fit_statistics_against_R(model, sicily, sim_its):
     # summary(fit)$dispersion (1 for poisson and glm.nb), deviance(fit), fit$df.residual,
     # 1 / fit$theta for glm.nb
     res = _run_its(model, sicily, sim_its)
-    ref = _expected("timeseries_its_fit.csv").set_index("model").loc[model]
-    np.testing.assert_allclose(res.dispersion, ref["dispersion"], rtol=RTOL)
-    np.testing.assert_allclose(res.deviance, ref["deviance"], rtol=RTOL)
+    ref = expected("timeseries_its_fit.csv").set_index("model").loc[model]
+    assert_matches_r(res.dispersion, ref["dispersion"], f"{model} dispersion", atol=0)
+    assert_matches_r(res.deviance, ref["deviance"], f"{model} deviance", atol=0)
     assert res.df_resid == ref["df_resid"]
     if ref["family"] == "negbin":
-        np.testing.assert_allclose(res.alpha, ref["alpha"], rtol=RTOL)
+        # R's alpha column is 1 / glm.nb's theta: evalkit's nb_alpha
+        assert_matches_r(res.nb_alpha, ref["alpha"], f"{model} alpha", atol=0)
+        assert_matches_r(1 / res.nb_alpha, ref["theta"], f"{model} theta", atol=0)
     else:
-        assert np.isnan(res.alpha)
+        assert np.isnan(res.nb_alpha)
     assert res.hac_lags == (None if np.isnan(ref["hac_lag"]) else int(ref["hac_lag"]))
 
 
@@ -179,11 +184,11 @@ def test_its_fitted_and_counterfactual_series_against_R(sicily):
     # fitted(f4); exp(X_cf %*% coef(f4)) * stdpop with the post and slope columns of X set to 0;
     # residuals(f4, "pearson")  (f4 = quasipoisson + 2 harmonics + slope)
     res = its(sicily, **ITS_MODELS["sicily_quasi_harm2_slope"][1])
-    ref = _expected("timeseries_its_series.csv")
+    ref = expected("timeseries_its_series.csv")
     np.testing.assert_array_equal(res.fitted["time"], ref["time"])
     np.testing.assert_array_equal(res.fitted["observed"], ref["observed"])
     for col in ("fitted", "counterfactual", "pearson_resid"):
-        np.testing.assert_allclose(res.fitted[col], ref[col], rtol=RTOL)
+        assert_matches_r(res.fitted[col], ref[col], col, atol=0)
     # before the interruption the counterfactual is the fit
     pre = res.fitted["post"] == 0
     np.testing.assert_allclose(
@@ -196,12 +201,12 @@ def test_its_level_change_relates_to_wagner_coding_against_R(sicily):
     # Lopez Bernal / Wagner coding, slope term 1 at the first post month. Same fit, so their
     # level change equals ours divided by the slope change (step one month earlier).
     res = its(sicily, **ITS_MODELS["sicily_quasi_harm2_slope"][1])
-    ref = _expected("timeseries_its_coef.csv")
+    ref = expected("timeseries_its_coef.csv")
     ref = ref[ref["model"] == "sicily_bernal_model4"].set_index("term")
     ratio = res.table.loc["level_change", "rr"] / res.table.loc["slope_change", "rr"]
-    np.testing.assert_allclose(ratio, ref.loc["post", "rr"], rtol=RTOL)
-    np.testing.assert_allclose(
-        res.table.loc["effect_at_end", "rr"], ref.loc["effect_at_end", "rr"], rtol=RTOL
+    assert_matches_r(ratio, ref.loc["post", "rr"], "Wagner level change", atol=0)
+    assert_matches_r(
+        res.table.loc["effect_at_end", "rr"], ref.loc["effect_at_end", "rr"], "end", atol=0
     )
 
 
@@ -220,12 +225,12 @@ def test_its_negbin_is_the_joint_mle_of_statsmodels_negative_binomial(sicily):
         offset=np.log(sicily["stdpop"].to_numpy(float)),
     )
     # an unfitted statsmodels NegativeBinomial takes log(alpha) as its last parameter
-    params = np.r_[res.coefficients["coef"].to_numpy(), np.log(res.alpha)]
+    params = np.r_[res.coefficients["estimate"].to_numpy(), np.log(res.nb_alpha)]
     score = model.score(params)
     scale = np.abs(model.score_obs(params)).sum(axis=0)  # the score's natural size
     assert np.all(np.abs(score) < 1e-7 * scale)
-    ref = _expected("timeseries_its_fit.csv").set_index("model").loc["sicily_negbin_slope"]
-    np.testing.assert_allclose(model.loglike(params), ref["loglik"], rtol=RTOL)
+    ref = expected("timeseries_its_fit.csv").set_index("model").loc["sicily_negbin_slope"]
+    assert_matches_r(model.loglike(params), ref["loglik"], "NB log-likelihood", atol=0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -240,13 +245,13 @@ def test_its_reproduces_lopez_bernal_sicily_smoking_ban(sicily):
     # quasi-Poisson + 2 harmonic pairs: RR 0.885 (0.839-0.933), i.e. an 11.5% reduction in
     # acute coronary events after the 2005 smoking ban. Compared at the 3 printed decimals.
     m1 = its(sicily, **_SIC)
-    assert m1.table.loc["level_change", ["rr", "lower", "upper"]].round(3).tolist() == [
+    assert m1.table.loc["level_change", ["rr", "rr_lower", "rr_upper"]].round(3).tolist() == [
         0.894,
         0.865,
         0.925,
     ]
     m3 = its(sicily, **_SIC, family="quasipoisson", harmonics=2)
-    assert m3.table.loc["level_change", ["rr", "lower", "upper"]].round(3).tolist() == [
+    assert m3.table.loc["level_change", ["rr", "rr_lower", "rr_upper"]].round(3).tolist() == [
         0.885,
         0.839,
         0.933,
@@ -307,8 +312,8 @@ def test_its_invariant_to_row_order_and_exposure_units(series, factor):
     rescaled = its(data.assign(pop=data["pop"] * factor), **kw)
     pd.testing.assert_frame_equal(rescaled.table, base.table, rtol=1e-7)
     np.testing.assert_allclose(
-        rescaled.coefficients.loc["intercept", "coef"],
-        base.coefficients.loc["intercept", "coef"] - np.log(factor),
+        rescaled.coefficients.loc["(Intercept)", "estimate"],
+        base.coefficients.loc["(Intercept)", "estimate"] - np.log(factor),
         rtol=1e-7,
         atol=1e-7,
     )
@@ -328,7 +333,7 @@ def test_its_negbin_without_overdispersion_is_poisson_with_a_warning():
     with pytest.warns(StatisticalWarning, match="no overdispersion"):
         nb = its(data, outcome="y", time="t", post="post", family="negbin")
     pois = its(data, outcome="y", time="t", post="post")
-    assert nb.alpha == 0.0
+    assert nb.nb_alpha == 0.0
     pd.testing.assert_frame_equal(nb.table, pois.table)
 
 
@@ -439,10 +444,11 @@ def test_its_time_types():
     [
         ("family", "binomial", "valid values are 'poisson', 'quasipoisson', 'negbin'"),
         ("harmonics", 6, "below period / 2"),
-        ("harmonics", -1, "whole number"),
+        ("harmonics", -1, "at least 0"),
         ("harmonics", 1.5, "whole number"),
-        ("period", 0, "positive"),
-        ("hac_lags", -1, "whole number"),
+        ("period", 0, "greater than 0"),
+        ("hac_lags", -1, "at least 0"),
+        ("hac_lags", 1.5, "whole number"),
         ("hac_lags", 12, "below the number of time points"),
         ("slope_change", "yes", "True or False"),
         ("conf_level", 95, "between 0 and 1"),
@@ -452,6 +458,7 @@ def test_its_bad_options(option, value, match):
     with pytest.raises(InputError, match=match) as info:
         its(_toy(), **_KW, **{option: value})
     assert info.value.column == option
+    assert str(info.value).startswith(f"argument '{option}'")
 
 
 def test_its_more_coefficients_than_points():
@@ -464,7 +471,7 @@ def test_its_hac_warns_about_gaps():
     with pytest.warns(StatisticalWarning, match="equally spaced"):
         res = its(data, **_KW, hac_lags=1)
     # the fit still completes, with finite rate ratios and intervals
-    assert np.isfinite(res.table[["rr", "lower", "upper"]].to_numpy()).all()
+    assert np.isfinite(res.table[["rr", "rr_lower", "rr_upper"]].to_numpy()).all()
 
 
 def test_its_not_a_dataframe():
@@ -495,9 +502,10 @@ def test_its_plot_and_alt_text(sicily):
         # rate scale: observed rate of Jan 2002 = 728 / 379875.3 per 100,000
         offsets = ax.collections[0].get_offsets()
         np.testing.assert_allclose(offsets[0, 1], 728 / 379875.3 * 1e5)
+        assert ax.alt_text == res.alt_text()
     finally:
         plt.close(ax.figure)
-    text = res.alt_text
+    text = res.alt_text()
     assert "0.89 times the counterfactual" in text and "36 before and 23 after" in text
 
     _, ax2 = plt.subplots()
@@ -510,8 +518,8 @@ def test_its_plot_and_alt_text(sicily):
         )
         assert dated.plot(ax=ax2) is ax2
         assert ax2.get_ylabel() == "Count" and ax2.get_xlabel() == "Month"
-        assert "interruption at January 2005" in dated.alt_text
-        assert "count over 59 months" in dated.alt_text
+        assert "interruption at January 2005" in dated.alt_text()
+        assert "count over 59 months" in dated.alt_text()
     finally:
         plt.close(ax2.figure)
 
@@ -568,7 +576,7 @@ def _its_estimates(counts: np.ndarray, family: str) -> tuple[np.ndarray, np.ndar
         row = []
         hit = []
         for term, truth in ITS_TRUTH.items():
-            b, s = res.coefficients.loc[term, ["coef", "se"]]
+            b, s = res.coefficients.loc[term, ["estimate", "se"]]
             row.append(b)
             hit.append(abs(b - truth) <= 1.959963984540054 * s)
         est.append(row)
@@ -639,24 +647,47 @@ DID_MODELS = {
 }
 
 
+_G = {"group": "treated", "treated": 1}  # sim_did codes the programme areas 1
+
+
 @pytest.mark.parametrize("model", list(DID_MODELS))
 def test_did_against_R(model, sim_did):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # 30 clusters: no few-cluster warning
-        res = did(sim_did, group="treated", post="post", **DID_MODELS[model])
-    ref = _expected("timeseries_did_coef.csv")
+        res = did(sim_did, **_G, post="post", **DID_MODELS[model])
+    ref = expected("timeseries_did_coef.csv")
     ref = ref[ref["model"] == model]
     ref = ref.assign(term=ref["term"].replace({"treated": "group", "treated_post": "did"}))
     ref = ref.set_index("term").loc[list(res.table.index)]
-    cols = ["coef", "se", "estimate", "lower", "upper", "p"]
-    np.testing.assert_allclose(res.table[cols].to_numpy(), ref[cols].to_numpy(), rtol=RTOL)
-    info = _expected("timeseries_did_fit.csv").set_index("model").loc[model]
+    # R's coef, se and limits on the model scale; its estimate/lower/upper on the reported
+    # scale (exp for poisson: evalkit's rr columns)
+    poisson = "rr" in res.table
+    log_lower = np.log(ref["lower"]) if poisson else ref["lower"]
+    log_upper = np.log(ref["upper"]) if poisson else ref["upper"]
+    got = res.table
+    assert_matches_r(got["estimate"], ref["coef"], f"{model} coef", atol=0)
+    assert_matches_r(got["se"], ref["se"], f"{model} se", atol=0)
+    assert_matches_r(got["p"], ref["p"], f"{model} p", atol=0)
+    if poisson:
+        for ours, r in (("rr", "estimate"), ("rr_lower", "lower"), ("rr_upper", "upper")):
+            assert_matches_r(got[ours], ref[r], f"{model} {ours}", atol=0)
+    else:
+        for col in ("lower", "upper"):
+            assert_matches_r(got[col], ref[col], f"{model} {col}", atol=0)
+    # the log-scale limits are the logs of R's ratio limits
+    np.testing.assert_allclose(got["lower"], log_lower, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(got["upper"], log_upper, rtol=1e-9, atol=1e-12)
+    info = expected("timeseries_did_fit.csv").set_index("model").loc[model]
     assert res.n == info["n"]
     assert res.df_inference == info["df_inference"]
+    assert (got["df"] == info["df_inference"]).all()
     e = res.estimate
     assert isinstance(e, Estimate) and e.conf_level == 0.95
-    np.testing.assert_allclose(
-        [e.estimate, e.lower, e.upper], ref.loc["did", ["estimate", "lower", "upper"]], rtol=RTOL
+    assert_matches_r(
+        [e.estimate, e.lower, e.upper],
+        ref.loc["did", ["estimate", "lower", "upper"]],
+        f"{model} effect",
+        atol=0,
     )
 
 
@@ -685,12 +716,12 @@ def test_did_against_R(model, sim_did):
     ],
 )
 def test_did_pretrend_against_R(model, kind, kwargs, sim_did):
-    res = did(sim_did, group="treated", post="post", time="month", pretrend=kind, **kwargs)
-    ref = _expected("timeseries_did_pretrend.csv")
+    res = did(sim_did, **_G, post="post", time="month", pretrend=kind, **kwargs)
+    ref = expected("timeseries_did_pretrend.csv")
     ref = ref[(ref["model"] == model) & (ref["test"] == kind)].iloc[0]
     assert isinstance(res.pretrend, TestResult)
-    np.testing.assert_allclose(res.pretrend.statistic, ref["statistic"], rtol=RTOL)
-    np.testing.assert_allclose(res.pretrend.p_value, ref["p"], rtol=RTOL)
+    assert_matches_r(res.pretrend.statistic, ref["statistic"], "pre-trend statistic", atol=0)
+    assert_matches_r(res.pretrend.p, ref["p"], "pre-trend p", atol=0)
     assert res.pretrend.df == ref["df"]
     assert f"F({int(ref['df'])}, {int(ref['df2'])})" in res.pretrend.name
 
@@ -701,22 +732,24 @@ def test_did_pretrend_against_R(model, kind, kwargs, sim_did):
 
 
 def test_did_2x2_is_the_difference_of_four_means(sim_did):
-    res = did(sim_did, outcome="y", group="treated", post="post", cluster="area")
+    res = did(sim_did, outcome="y", **_G, post="post", cluster="area")
     m = sim_did.groupby(["treated", "post"])["y"].mean()
     closed = (m[1, 1] - m[1, 0]) - (m[0, 1] - m[0, 0])
     np.testing.assert_allclose(res.estimate.estimate, closed, rtol=1e-12)
     np.testing.assert_allclose(res.cells["mean"], m.to_numpy(), rtol=1e-12)
+    assert res.cells["group"].tolist() == [0, 0, 1, 1]
     # a balanced panel: the month fixed-effects estimate is the same number
-    fe = did(sim_did, outcome="y", group="treated", post="post", cluster="area", time="month")
+    fe = did(sim_did, outcome="y", **_G, post="post", cluster="area", time="month")
     np.testing.assert_allclose(fe.estimate.estimate, closed, rtol=1e-10)
     assert fe.time_effects and "post" not in fe.table.index
+    assert fe.vcov.index[0] == "(Intercept)" and "time[10]" in fe.vcov.index
 
 
 def test_did_poisson_2x2_is_the_ratio_of_rate_ratios(sim_did):
     res = did(
         sim_did,
         outcome="count",
-        group="treated",
+        **_G,
         post="post",
         family="poisson",
         exposure="population",
@@ -726,6 +759,8 @@ def test_did_poisson_2x2_is_the_ratio_of_rate_ratios(sim_did):
     r = s["count"] / s["population"]
     closed = (r[1, 1] / r[1, 0]) / (r[0, 1] / r[0, 0])
     np.testing.assert_allclose(res.estimate.estimate, closed, rtol=1e-10)
+    np.testing.assert_allclose(res.table.loc["did", "rr"], closed, rtol=1e-10)
+    np.testing.assert_allclose(res.table.loc["did", "estimate"], np.log(closed), rtol=1e-10)
     np.testing.assert_allclose(res.cells["mean"], r.to_numpy(), rtol=1e-12)
 
 
@@ -746,21 +781,21 @@ def _four_cells(draw):
 @given(_four_cells())
 def test_did_closed_forms_hold_for_any_data(frame):
     m = frame.groupby(["g", "p"])["y"].mean()
-    gauss = did(frame, outcome="y", group="g", post="p")
+    gauss = did(frame, outcome="y", group="g", treated=1, post="p")
     np.testing.assert_allclose(
         gauss.estimate.estimate,
         (m[1, 1] - m[1, 0]) - (m[0, 1] - m[0, 0]),
         rtol=1e-8,
         atol=1e-8 * float(frame["y"].abs().max()),
     )
-    pois = did(frame, outcome="y", group="g", post="p", family="poisson")
+    pois = did(frame, outcome="y", group="g", treated=1, post="p", family="poisson")
     np.testing.assert_allclose(
         pois.estimate.estimate, (m[1, 1] / m[1, 0]) / (m[0, 1] / m[0, 0]), rtol=1e-8
     )
 
 
 def test_did_row_order_and_cluster_labels_do_not_matter(sim_did):
-    kw = {"outcome": "y", "group": "treated", "post": "post", "time": "month", "cluster": "area"}
+    kw = {"outcome": "y", **_G, "post": "post", "time": "month", "cluster": "area"}
     base = did(sim_did, **kw)
     shuffled = sim_did.sample(frac=1.0, random_state=3)
     relabelled = shuffled.assign(area="area-" + shuffled["area"].astype(str))
@@ -771,6 +806,136 @@ def test_did_row_order_and_cluster_labels_do_not_matter(sim_did):
 
 
 # --------------------------------------------------------------------------------------------
+# did: the group vocabulary, categorical covariates, the result contract
+# --------------------------------------------------------------------------------------------
+
+
+def test_did_labelled_groups_equal_0_1_coding(sim_did):
+    # Cohort.data-style labels give exactly the fit of the 0/1 column with treated=1
+    kw = {"outcome": "y", "post": "post", "time": "month", "cluster": "area"}
+    coded = did(sim_did, **_G, **kw)
+    labels = sim_did.assign(arm=np.where(sim_did["treated"] == 1, "programme", "comparison"))
+    labelled = did(labels, group="arm", **kw)  # treated="programme" is the default
+    pd.testing.assert_frame_equal(labelled.table, coded.table, rtol=1e-12)
+    assert labelled.pretrend is not None and coded.pretrend is not None
+    assert labelled.pretrend.p == pytest.approx(coded.pretrend.p, rel=1e-12)
+    assert (labelled.treated_label, labelled.control_label) == ("programme", "comparison")
+    assert (coded.treated_label, coded.control_label) == (1, 0)
+    assert labelled.cells["group"].tolist() == ["comparison"] * 2 + ["programme"] * 2
+    # another label for the programme arm, and booleans
+    other = did(
+        labels.replace({"arm": {"programme": "scheme"}}), group="arm", treated="scheme", **kw
+    )
+    pd.testing.assert_frame_equal(other.table, coded.table, rtol=1e-12)
+    flags = did(sim_did.assign(t=sim_did["treated"] == 1), group="t", treated=True, **kw)
+    pd.testing.assert_frame_equal(flags.table, coded.table, rtol=1e-12)
+
+
+def test_did_categorical_covariate_equals_hand_made_dummies(sim_did):
+    # a three-level area type, reference "rural" (first in sorted order) by default
+    kind = np.array(["urban", "rural", "town"])[sim_did["area"].to_numpy() % 3]
+    d = sim_did.assign(kind=kind)
+    res = did(d, outcome="y", **_G, post="post", cluster="area", covariates=["kind"])
+    assert list(res.table.index) == ["group", "post", "did", "kind[town]", "kind[urban]"]
+    hand = d.assign(
+        town=(d["kind"] == "town").astype(float), urban=(d["kind"] == "urban").astype(float)
+    )
+    ref = did(hand, outcome="y", **_G, post="post", cluster="area", covariates=["town", "urban"])
+    np.testing.assert_allclose(res.table.to_numpy(), ref.table.to_numpy(), rtol=1e-10)
+    # reference= picks another level; the DiD estimate does not depend on the coding
+    urban = did(
+        d,
+        outcome="y",
+        **_G,
+        post="post",
+        cluster="area",
+        covariates=["kind"],
+        reference={"kind": "urban"},
+    )
+    assert list(urban.table.index)[-2:] == ["kind[rural]", "kind[town]"]
+    assert urban.table.loc["did", "estimate"] == pytest.approx(res.table.loc["did", "estimate"])
+    # a pandas Categorical keeps its category order: the first category is the reference
+    cat = d.assign(kind=pd.Categorical(d["kind"], categories=["town", "urban", "rural"]))
+    first = did(cat, outcome="y", **_G, post="post", cluster="area", covariates=["kind"])
+    assert list(first.table.index)[-2:] == ["kind[urban]", "kind[rural]"]
+    # and with Poisson and time effects (against statsmodels on the rows)
+    pois = did(
+        d,
+        outcome="count",
+        **_G,
+        post="post",
+        family="poisson",
+        exposure="population",
+        time="month",
+        covariates=["kind"],
+    )
+    X = np.column_stack(
+        [np.ones(len(d)), d["treated"], d["treated"] * d["post"], hand["town"], hand["urban"]]
+        + [(d["month"] == m).astype(float) for m in range(2, 11)]
+    )
+    glm = sm.GLM(d["count"], X, family=sm.families.Poisson(), offset=np.log(d["population"])).fit()
+    np.testing.assert_allclose(pois.table["estimate"], glm.params[1:5], rtol=1e-8)
+
+
+def test_did_result_is_independent_of_the_input_frame(sim_did):
+    d = sim_did.copy()
+    res = did(d, outcome="y", **_G, post="post", cluster="area", time="month")
+    before = res.to_frame()
+    d.loc[:, "y"] = 0.0
+    d.loc[:, "treated"] = 1 - d["treated"]
+    pd.testing.assert_frame_equal(res.to_frame(), before)
+    frame = res.to_frame()
+    frame.loc[0, "estimate"] = 99.0
+    assert res.table.iloc[0]["estimate"] != 99.0  # to_frame gives a new frame
+    with pytest.raises(AttributeError):
+        res.n = 1  # type: ignore[misc]
+
+
+def test_its_result_is_independent_of_the_input_frame(sicily):
+    d = sicily.copy()
+    res = its(d, **_SIC)
+    table, fitted = res.to_frame(), res.fitted.copy()
+    d.loc[:, "aces"] = 1
+    d.loc[:, "time"] = -d["time"]
+    pd.testing.assert_frame_equal(res.to_frame(), table)
+    pd.testing.assert_frame_equal(res.fitted, fitted)
+
+
+def test_short_reprs_and_summaries(sicily, sim_did):
+    for res in (
+        its(sicily, **_SIC, family="quasipoisson", harmonics=2),
+        did(sim_did, outcome="y", **_G, post="post", cluster="area", time="month"),
+    ):
+        text = repr(res)
+        assert len(text) <= 240 and "\n" not in text
+        assert text.startswith(type(res).__name__ + "(")
+        assert "conf_level=0.95" in text or text.endswith("...)")
+        assert res.to_frame().to_string(index=False, float_format=lambda x: f"{x:.6g}") in (
+            res.summary()
+        )
+        assert not {"coef", "z", "t", "p_value", "cov"} & set(res.to_frame().columns)
+    assert repr(did(sim_did, outcome="y", **_G, post="post")).startswith("DiDResult(estimate=")
+
+
+@pytest.mark.parametrize("fn", ["its", "did"])
+def test_conf_level_as_text_is_refused_naming_the_argument(fn, sicily, sim_did):
+    with pytest.raises(InputError, match="argument 'conf_level'") as info:
+        if fn == "its":
+            its(sicily, **_SIC, conf_level="0.9")
+        else:
+            did(sim_did, outcome="y", **_G, post="post", conf_level="0.9")
+    assert info.value.column == "conf_level"
+
+
+def test_conf_level_changes_the_limits_only(sim_did):
+    kw = {"outcome": "y", **_G, "post": "post", "cluster": "area"}
+    r95, r90 = did(sim_did, **kw), did(sim_did, **kw, conf_level=0.9)
+    assert r90.conf_level == 0.9 and r90.estimate.conf_level == 0.9
+    assert r90.table.loc["did", "lower"] > r95.table.loc["did", "lower"]
+    pd.testing.assert_series_equal(r90.table["p"], r95.table["p"])
+
+
+# --------------------------------------------------------------------------------------------
 # did: validation
 # --------------------------------------------------------------------------------------------
 
@@ -778,23 +943,26 @@ def test_did_row_order_and_cluster_labels_do_not_matter(sim_did):
 def test_did_validation(sim_did):
     d = sim_did.copy()
     d.index = [f"r{i}" for i in range(len(d))]
-    base = {"outcome": "y", "group": "treated", "post": "post"}
-    bad = d.assign(treated=d["treated"].replace({1: 2}))
-    with pytest.raises(InputError, match="intervention group") as info:
-        did(bad, **base)
+    base = {"outcome": "y", **_G, "post": "post"}
+    three = d.assign(treated=d["treated"].mask(d["area"] == 1, 2))
+    with pytest.raises(InputError, match="exactly two groups") as info:
+        did(three, **base)
     assert info.value.column == "treated"
+    with pytest.raises(InputError, match="no rows labelled treated='programme'") as info:
+        did(d, outcome="y", group="treated", post="post")  # a 0/1 column needs treated=1
+    assert "treated=1" in str(info.value)
     with pytest.raises(DesignError, match="intervention/after 0"):
         did(d[~((d["treated"] == 1) & (d["post"] == 1))], **base)
-    with pytest.raises(InputError, match="only with family='poisson'"):
+    with pytest.raises(InputError, match="argument 'exposure': is used only with family='poisson'"):
         did(d, **base, exposure="population")
     neg = d.assign(count=d["count"].astype(float))
     neg.loc["r7", "count"] = -1
     with pytest.raises(InputError, match="must not be negative") as info:
-        did(neg, outcome="count", group="treated", post="post", family="poisson")
+        did(neg, outcome="count", **_G, post="post", family="poisson")
     assert info.value.rows == ["r7"]
     zero = d.assign(count=np.where((d["treated"] == 0) & (d["post"] == 0), 0, d["count"]))
     with pytest.raises(DesignError, match="comparison/before"):
-        did(zero, outcome="count", group="treated", post="post", family="poisson")
+        did(zero, outcome="count", **_G, post="post", family="poisson")
     with pytest.raises(DesignError, match="1 cluster"):
         did(d.assign(one=1), **base, cluster="one")
     with pytest.warns(StatisticalWarning, match="only 6 clusters"):
@@ -816,19 +984,46 @@ def test_did_validation(sim_did):
     with pytest.raises(InputError, match="missing") as info:
         did(d, **base, covariates=["age"])
     assert info.value.column == "age"
+    with pytest.raises(InputError, match="not categorical"):
+        did(d, **base, covariates=["month"], reference={"month": 3})
+    # a covariate that is a linear combination of the design is named
+    with pytest.raises(InputError, match="collinear") as info:
+        did(d.assign(x=2 * d["treated"]), **base, covariates=["x"])
+    assert info.value.column == "x"
+    arm = np.where(d["treated"] == 1, "a", "b")
+    with pytest.raises(InputError, match=r"\(term 'arm\[b\]'\) is constant or a linear") as info:
+        did(d.assign(arm=arm), **base, covariates=["arm"])
+    assert info.value.column == "arm"
+    # a covariate that the time effects already explain
+    with pytest.raises(InputError, match="collinear") as info:
+        did(d.assign(m2=d["month"] * 2.0), **base, time="month", covariates=["m2"])
+    assert info.value.column == "m2"
+
+
+def test_collinear_design_terms_and_columns_are_told_apart():
+    from evalkit.timeseries._common import check_full_rank
+
+    t = np.arange(6.0)
+    X = np.column_stack([np.ones(6), t, 2 * t])
+    with pytest.raises(DesignError, match="term 'slope' is constant or a linear combination"):
+        check_full_rank(X, ["(Intercept)", "trend", "slope"], "ITS model")
+    with pytest.raises(InputError, match=r"\(term 'x\[b\]'\)") as info:
+        check_full_rank(X, ["(Intercept)", "trend", "x[b]"], "DiD model", {"x[b]": "x"})
+    assert info.value.column == "x"
+    check_full_rank(X[:2, :2], ["(Intercept)", "trend"], "model")  # fewer rows, full rank
 
 
 def test_did_pretrend_absent_without_time_or_with_one_pre_period(sim_did):
-    assert did(sim_did, outcome="y", group="treated", post="post").pretrend is None
+    assert did(sim_did, outcome="y", **_G, post="post").pretrend is None
     one_pre = sim_did[sim_did["month"] >= 5]
-    res = did(one_pre, outcome="y", group="treated", post="post", time="month")
+    res = did(one_pre, outcome="y", **_G, post="post", time="month")
     assert res.pretrend is None
 
 
 def test_did_refuses_covariate_stored_as_text(sim_did):
     d = sim_did.assign(x=(sim_did["month"] % 3).astype(str))
     with pytest.raises(InputError, match="holds numbers stored as text") as info:
-        did(d, outcome="y", group="treated", post="post", covariates=["x"])
+        did(d, outcome="y", **_G, post="post", covariates=["x"])
     assert info.value.column == "x"
 
 
@@ -836,7 +1031,7 @@ def test_did_covariates_enter_the_model(sim_did):
     # a covariate equal to a multiple of the area effect proxy: check it is estimated and
     # that the DiD estimate is unchanged by a covariate that is constant within cells
     d = sim_did.assign(x=sim_did["treated"] * 0 + sim_did["month"] % 3)
-    res = did(d, outcome="y", group="treated", post="post", cluster="area", covariates=["x"])
+    res = did(d, outcome="y", **_G, post="post", cluster="area", covariates=["x"])
     assert list(res.table.index) == ["group", "post", "did", "x"]
     ols = sm.OLS(
         d["y"],
@@ -844,7 +1039,9 @@ def test_did_covariates_enter_the_model(sim_did):
             np.column_stack([d["treated"], d["post"], d["treated"] * d["post"], d["x"]])
         ),
     ).fit()
-    np.testing.assert_allclose(res.table["coef"].to_numpy(), ols.params[1:].to_numpy(), rtol=1e-9)
+    np.testing.assert_allclose(
+        res.table["estimate"].to_numpy(), ols.params[1:].to_numpy(), rtol=1e-9
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -890,7 +1087,7 @@ def _simulate_did(rng: np.random.Generator, n_rep: int) -> tuple[pd.DataFrame, n
 def _did_runs(frame: pd.DataFrame, y: np.ndarray, cluster: str | None) -> np.ndarray:
     out = []
     for yy in y:
-        res = did(frame.assign(y=yy), outcome="y", group="treated", post="post", cluster=cluster)
+        res = did(frame.assign(y=yy), outcome="y", **_G, post="post", cluster=cluster)
         e = res.estimate
         out.append((e.estimate, e.lower <= DID_EFFECT <= e.upper))
     return np.array(out)
@@ -922,12 +1119,17 @@ def test_did_simulation_cluster_robust_coverage_and_naive_undercoverage():
 # --------------------------------------------------------------------------------------------
 
 
-def test_docstring_examples(monkeypatch):
-    # the examples use ek.its / ek.did; until the names are re-exported, attach them
-    monkeypatch.setattr(evalkit, "its", its, raising=False)
-    monkeypatch.setattr(evalkit, "did", did, raising=False)
-    result = doctest.testmod(ts, optionflags=doctest.NORMALIZE_WHITESPACE)
+@pytest.mark.parametrize("name", ["its", "did"])
+def test_docstring_examples(name):
+    # the modules share their names with the functions the package re-exports
+    module = importlib.import_module(f"evalkit.timeseries.{name}")
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted >= 2 and result.failed == 0
+
+
+def test_package_exports():
+    assert set(ts.__all__) >= {"its", "did", "ITSResult", "DiDResult", "ITS_FAMILIES"}
+    assert ts.its is its and ts.did is did
 
 
 def test_did_a_million_rows_is_fast():
@@ -947,7 +1149,7 @@ def test_did_a_million_rows_is_fast():
     import time as _time
 
     start = _time.perf_counter()
-    res = did(frame, outcome="y", group="treated", post="post", time="month", cluster="area")
+    res = did(frame, outcome="y", **_G, post="post", time="month", cluster="area")
     assert _time.perf_counter() - start < 10
     assert res.n == n and res.n_clusters == 200
     assert abs(res.estimate.estimate + 0.05) < 0.01

@@ -135,7 +135,7 @@ def test_the_design_caps_strength_and_wording():
     assert by_design["unmatched"].strength == "weak"
     assert by_design["randomised"].headline.startswith("The scheme reduced")
     assert by_design["did"].headline.startswith("The scheme appears to have reduced")
-    for d in ("matched", "unmatched", "before_after", "none"):
+    for d in ("matched", "unmatched", "before_after"):
         assert " was lower in the programme group than in the comparison group" in (
             by_design[d].headline
         )
@@ -238,3 +238,19 @@ def test_with_a_large_true_effect_a_reduction_is_stated_almost_always():
     verdicts = [_trial(rng, 500, 0.45, 0.30) for _ in range(300)]
     assert np.mean([v.conclusion == "reduced" for v in verdicts]) > 0.99
     assert all(v.benefit for v in verdicts if v.conclusion == "reduced")
+
+
+def test_no_comparison_group_is_not_assessable_whatever_the_estimate():
+    m = Measure("rate difference", OUTCOME, -0.2, -0.3, -0.1, p=1e-8)
+    v = verdict(m, design="none", subject="the scheme")
+    assert (v.conclusion, v.strength, v.rating, v.benefit) == ("not assessable", "none", 1, None)
+    assert v.headline.startswith("This evaluation cannot assess the effect of the scheme")
+    assert "no comparison group" in v.headline
+
+
+def test_no_clear_change_of_a_ratio_is_not_called_a_difference():
+    m = Measure("rate ratio", OUTCOME, 1.11, 0.91, 1.36, kind="ratio")
+    v = verdict(m, design="before_after", subject="the scheme")
+    assert v.conclusion == "no clear change"
+    assert "a difference of" not in v.headline
+    assert "rate ratio 1.11" in v.headline

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from evalkit._options import check_choice
+
 __all__ = ["UK_COLUMNS", "UK_HEADERS", "load_example_extract", "write_extract"]
 
 UK_HEADERS = {
@@ -92,26 +94,18 @@ def write_extract(
     """
     from evalkit.io import mark_synthetic
 
-    if style not in ("iso", "uk", "xlsx"):
-        raise ValueError(f"style must be 'iso', 'uk' or 'xlsx', not {style!r}")
+    style = check_choice(style, "style", ("iso", "uk", "xlsx"))
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths = {}
     for name, df in tables.items():
-        out = df.copy()
-        if style == "iso":
+        out = df.copy() if style == "iso" else df.rename(columns=UK_HEADERS)
+        if style in ("iso", "uk"):
+            text = "%Y-%m-%d" if style == "iso" else "%d/%m/%Y"
             for c in out.columns:
                 if pd.api.types.is_datetime64_any_dtype(out[c]):
-                    out[c] = out[c].dt.strftime("%Y-%m-%d")
-            paths[name] = folder / f"{name}.csv"
-            out.to_csv(paths[name], index=False, lineterminator="\n")
-            continue
-        out = out.rename(columns=UK_HEADERS)
-        if style == "uk":
-            for c in out.columns:
-                if pd.api.types.is_datetime64_any_dtype(out[c]):
-                    out[c] = out[c].dt.strftime("%d/%m/%Y")
-            paths[name] = folder / f"{name.capitalize()}.csv"
+                    out[c] = out[c].dt.strftime(text)
+            paths[name] = folder / (f"{name}.csv" if style == "iso" else f"{name.capitalize()}.csv")
             out.to_csv(paths[name], index=False, lineterminator="\n")
         else:
             paths[name] = folder / f"{name.capitalize()}.xlsx"

@@ -31,9 +31,11 @@ from evalkit.report.build import (
     new_analysis,
     render_report,
 )
+from evalkit.report.charts import forest_figure, km_figure
 from evalkit.report.components import (
     SMS_LEVELS,
     Fragment,
+    claim,
     end_report,
     evidence_rating,
     headline,
@@ -45,14 +47,7 @@ from evalkit.report.components import (
 )
 from evalkit.report.config import AnalysisConfig, Cost, DataSource, load_config, read_config
 from evalkit.report.disclosure import SUPPRESSED, Disclosure, ProtectedTable, protect_table
-from evalkit.report.figures import (
-    PALETTE,
-    figure,
-    forest_figure,
-    km_figure,
-    protect_figure_counts,
-    report_style,
-)
+from evalkit.report.figures import PALETTE, figure, protect_figure_counts, report_style
 from evalkit.report.judge import judge
 
 __all__ = [
@@ -71,6 +66,7 @@ __all__ = [
     "ReportOutcome",
     "build",
     "check",
+    "claim",
     "end_report",
     "evidence_rating",
     "figure",

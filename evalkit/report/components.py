@@ -29,6 +29,7 @@ __all__ = [
     "SMS_LEVELS",
     "Fragment",
     "ReportEnds",
+    "claim",
     "end_report",
     "evidence_rating",
     "headline",
@@ -125,6 +126,27 @@ def markdown(text: str) -> Fragment:
     from evalkit.report.markdown import render_markdown
 
     return Fragment(render_markdown(text), kind="text")
+
+
+def claim(text: str, *, source: str, note: str = "") -> Fragment:
+    """The claim a report examines, quoted as published, with its source.
+
+    Every scheme report opens with it, before the headline, so the reader sees the figure in
+    question before what evalkit's rules make of it. ``text`` is quoted exactly (no markup);
+    ``note`` (markdown-style inline markup allowed) says briefly what kind of figure it is.
+
+    Examples
+    --------
+    >>> print(claim("87% did not re-offend", source="PCC").html)  # doctest: +NORMALIZE_WHITESPACE
+    <p class="claim"><strong>The claim as published:</strong> “87% did not re-offend”
+    (PCC).</p>
+    """
+    extra = f" {_inline(note)}" if note else ""
+    body = (
+        f'<p class="claim"><strong>The claim as published:</strong> “{_esc(text)}” '
+        f"({_esc(source)}).{extra}</p>"
+    )
+    return Fragment(body, kind="text")
 
 
 def evidence_rating(level: int) -> str:

@@ -65,7 +65,7 @@ import datetime as dt
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -246,12 +246,16 @@ class AnalysisConfig:
                 name, f"is not listed in [data] of {self.path.name} (listed: {known})"
             ) from None
 
-    def read(self, name: str) -> pd.DataFrame:
+    def read(self, name: str, *, dates: Sequence[str] | None = None) -> pd.DataFrame:
         """The input called ``name`` in ``[data]``, read with its reader options.
 
         Calls :func:`evalkit.io.read_table` with the file's path, its ``table`` and the merged
         ``[reader]`` and per-entry options, so that an analysis reads ``.xlsx`` files, mapped
-        headers and day-first dates exactly as the configuration says.
+        headers and day-first dates exactly as the configuration says. The cohort tables know
+        their date columns; for any other input (an engagement log, a monthly series) name
+        them in ``dates``: the configured ``date_format`` applies to them (ISO 8601 when none
+        is configured), with the reader's rules (one format per column, ambiguous day/month
+        text refused).
 
         Raises
         ------
@@ -262,7 +266,12 @@ class AnalysisConfig:
 
         path = self.data_path(name)
         source = self.data[name]
-        return read_table(path, table=source.table, **_plain(source.options))
+        options = _plain(source.options)
+        if dates:
+            given = options.get("date_format")
+            if not isinstance(given, dict):
+                options["date_format"] = {c: given or "ISO8601" for c in dates}
+        return read_table(path, table=source.table, **options)
 
     def param(self, name: str) -> Any:
         """The value of ``name`` in ``[parameters]``; a clear error if it is missing."""

@@ -67,6 +67,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from evalkit._options import check_flag, check_int, option_error
 from evalkit.errors import InputError
 
 __all__ = ["SUPPRESSED", "Disclosure", "ProtectedTable", "protect_table"]
@@ -107,13 +108,10 @@ class Disclosure:
         for name in ("threshold", "round_to"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | np.integer):
-                raise ValueError(f"{name} must be a whole number, not {value!r}")
-        if self.threshold < 1:
-            raise ValueError(f"threshold must be at least 1, not {self.threshold}")
-        if self.round_to < 0:
-            raise ValueError(f"round_to must be 0 (no rounding) or positive, not {self.round_to}")
-        if not isinstance(self.allow_zeros, bool):
-            raise ValueError(f"allow_zeros must be true or false, not {self.allow_zeros!r}")
+                raise option_error(name, "must be a whole number", value)
+        check_int(self.threshold, "threshold", minimum=1)
+        check_int(self.round_to, "round_to", minimum=0)
+        check_flag(self.allow_zeros, "allow_zeros")
 
     def is_small(self, n: int) -> bool:
         """True if the count ``n`` must be withheld under the primary rule."""

@@ -13,10 +13,14 @@ text), without replacement or, with ``replace=True``, with replacement, or, with
 the groups unmatched and says so, and reports the JDL outcome set (:func:`evalkit.jdl_outcomes`)
 with Kaplan-Meier curves, a profile of the groups before and after matching and caveats. Its
 headline comes from the verdict engine (:func:`evalkit.verdict`), with the primary measure and
-the design fixed in the configuration before the analysis runs.
+the design fixed in the configuration before the analysis runs. The script tells that story;
+its tables, diagnostics and paragraphs are built by :mod:`evalkit.report.jdl_sections` and
+:mod:`evalkit.report.jdl_text`, which are tested on their own.
 
 The configuration ``run_jdl`` writes stores the input paths relative to the output folder, and
-the report shows the ``evalkit jdl`` command that rebuilds it (:func:`rebuild_command`). A report
+the report shows the ``evalkit jdl`` command that rebuilds it (:func:`rebuild_command`; the
+options of the command line and of that command come from one table,
+:data:`evalkit.report.jdl_options.OPTIONS`). A report
 is labelled synthetic when asked to, and always when an input carries evalkit's synthetic-data
 marker (:func:`evalkit.io.is_synthetic`).
 """
@@ -25,7 +29,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import shlex
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -38,6 +41,7 @@ from evalkit.errors import InputError
 from evalkit.io import KNOWN_COVARIATES, is_synthetic, unmapped_headers
 from evalkit.report._base import Progress, write_atomic
 from evalkit.report.build import render_report
+from evalkit.report.jdl_options import command_line, relative
 
 __all__ = [
     "DEFAULT_LABELS",
@@ -149,36 +153,16 @@ def report_title(title: str | None = None, area: str = "", scheme: str = "") -> 
     return text
 
 
-def _relative(path: Path, folder: Path) -> str:
-    """``path`` relative to ``folder`` (POSIX separators); absolute if there is no such path."""
-    try:
-        return Path(os.path.relpath(path.resolve(), folder.resolve())).as_posix()
-    except ValueError:  # another drive (Windows)
-        return path.resolve().as_posix()
-
-
-def rebuild_command(
-    paths: Mapping[str, Path],
-    out_dir: Path,
-    *,
-    data_date: str | None = None,
-    title: str | None = None,
-    scheme: str = "",
-    area: str = "",
-    synthetic: bool = False,
-    replace: bool = False,
-    labels: Mapping[str, str] | None = None,
-    programme: str = "programme",
-    comparison: str = "comparison",
-    covariates: Sequence[str] | None = None,
-    reader: Mapping[str, Any] | None = None,
-) -> str:
+def rebuild_command(paths: Mapping[str, Path], out_dir: Path, **options: Any) -> str:
     """The ``evalkit jdl`` command that rebuilds a report, to be run in its output folder.
 
-    Every option that was given is repeated (defaults are left out); input paths are relative
-    to ``out_dir`` and the output folder is ``.``, so that the command still works when the
-    data and the report are moved together. Reader options the command line cannot express
-    (``dayfirst``, ``sheet``) are not in the command; :func:`run_jdl` says so in the report.
+    ``options`` are the keyword arguments of :func:`run_jdl` that shape the report (all but
+    ``script`` and ``progress``). Every option that was given is repeated (defaults are left
+    out); input paths are relative to ``out_dir`` and the output folder is ``.``, so that the
+    command still works when the data and the report are moved together. Reader options the
+    command line cannot express (``dayfirst``, ``sheet``) are not in the command; :func:`run_jdl`
+    says so in the report. The options come from one table,
+    :data:`evalkit.report.jdl_options.OPTIONS`, which also defines the command line.
 
     Examples
     --------
@@ -189,40 +173,7 @@ def rebuild_command(
     ... ))
     evalkit jdl --people ../people.csv --offences ../off.csv --out . --title Restart --replace
     """
-    args = ["evalkit", "jdl"]
-    for name in ("people", "offences", "custody", "deaths"):
-        if name in paths:
-            args += [f"--{name}", _relative(Path(paths[name]), out_dir)]
-    args += ["--out", "."]
-    if title:
-        args += ["--title", title]
-    if scheme:
-        args += ["--scheme", scheme]
-    if area:
-        args += ["--area", area]
-    if synthetic:
-        args.append("--synthetic")
-    if replace:
-        args.append("--replace")
-    if programme != "programme":
-        args += ["--programme", programme]
-    if comparison != "comparison":
-        args += ["--comparison", comparison]
-    if data_date:
-        args += ["--data-date", data_date]
-    if covariates is not None:
-        args += ["--covariates", ",".join(covariates)]
-    if labels:
-        args += ["--labels", ",".join(f"{k}={v}" for k, v in labels.items())]
-    options = dict(reader or {})
-    if options.get("columns"):
-        args += ["--columns", ",".join(f"{k}={v}" for k, v in options["columns"].items())]
-    if options.get("date_format"):
-        fmt = options["date_format"]
-        if isinstance(fmt, str):
-            args += ["--date-format", fmt]
-    if options.get("na_values"):
-        args += ["--na-values", ",".join(str(v) for v in options["na_values"])]
+    args = ["evalkit", "jdl", *command_line(paths, out_dir, options)]
     return " ".join(shlex.quote(str(a)) for a in args)
 
 
@@ -386,21 +337,21 @@ def run_jdl(
         data_date = infer_data_date(tables["offences"])
     marked = [name for name, path in paths.items() if is_synthetic(path)]
     out_dir = Path(out_dir).resolve()
-    command = rebuild_command(
-        paths,
-        out_dir,
-        data_date=given_date,
-        title=title,
-        scheme=scheme,
-        area=area,
-        synthetic=synthetic,
-        replace=replace,
-        labels=labels,
-        programme=programme,
-        comparison=comparison,
-        covariates=given_covariates,
-        reader=options,
-    )
+    # the options as given (not as resolved: the command leaves defaults to evalkit)
+    given = {
+        "data_date": given_date,
+        "title": title,
+        "scheme": scheme,
+        "area": area,
+        "synthetic": synthetic,
+        "replace": replace,
+        "labels": labels,
+        "programme": programme,
+        "comparison": comparison,
+        "covariates": given_covariates,
+        "reader": options,
+    }
+    command = rebuild_command(paths, out_dir, **given)
     design = (
         (
             "matched",
@@ -450,7 +401,7 @@ def run_jdl(
     # path relative to out_dir names the same file from there; a path inside out_dir is written
     # through its parent ("../out/people.csv"), which is right from both folders.
     for name, path in paths.items():
-        rel = _relative(Path(path), out_dir)
+        rel = relative(Path(path), out_dir)
         if not rel.startswith("../") and not Path(rel).is_absolute():
             rel = f"../{out_dir.name}/{rel}"
         lines.append(f"{name} = {_toml_str(rel)}")

@@ -37,7 +37,6 @@ PACKAGES: tuple[str, ...] = (
     "scipy",
     "pandas",
     "statsmodels",
-    "lifelines",
     "matplotlib",
     "pyarrow",
     "jupytext",

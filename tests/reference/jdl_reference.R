@@ -40,6 +40,10 @@
 ##
 ## The Python tests never call R. Numbers are written with sprintf("%.17g").
 ## Versions: expected/jdl_versions.txt.
+##
+## In evalkit: jdl_outcomes(df, group = "group", treated = "programme") (the other label,
+## "comparison", is the comparison group); the column `difference` written here is the
+## column `estimate` of JDLResult.table.
 ## =============================================================================
 
 suppressPackageStartupMessages(library(sandwich))

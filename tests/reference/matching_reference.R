@@ -83,7 +83,10 @@ write_full <- function(df, name) {
   invisible(path)
 }
 
-## evalkit names dummy columns "<column>_<level>"; MatchIt pastes them together.
+## MatchIt pastes dummy names together ("offence_typeother"); the expected files
+## name them "<column>_<level>", evalkit's names when they were written. evalkit
+## now writes "<column>[<level>]" (issue 10); tests/test_matching.py maps the
+## names (r_term) and compares the values unchanged.
 py_names <- function(x) {
   x <- sub("^offence_type", "offence_type_", x)
   x <- sub("^court", "court_", x)

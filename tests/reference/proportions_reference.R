@@ -362,6 +362,7 @@ fleiss_power <- function(p1, p0, alpha, n, r) {
           sqrt(r * p1 * (1 - p1) + p0 * (1 - p0)))
 }
 
+# column ratio = n0 / n1, evalkit's argument `allocation` of n_two_proportions
 pw <- expand.grid(p1 = c(0.25, 0.10, 0.35, 0.40), p0 = c(0.51, 0.20, 0.45),
                   alpha = c(0.05, 0.01), power = c(0.8, 0.9), ratio = c(1, 2, 0.5))
 pw <- pw[pw$p1 < pw$p0, ]
@@ -401,7 +402,8 @@ for (i in seq_len(nrow(md))) {
 write_ref(md, "proportions_mde.csv")
 
 # Events for the log-rank test: Schoenfeld (1983) and Freedman (1982); ratio = people in the
-# comparison group per person in the programme group, hr = hazard ratio programme / comparison.
+# comparison group per person in the programme group (evalkit's argument `allocation`), hr =
+# hazard ratio programme / comparison.
 ev <- expand.grid(hr = c(0.7, 0.5, 0.8, 1.25), alpha = c(0.05, 0.01), power = c(0.8, 0.9),
                   ratio = c(1, 2, 0.5))
 zz <- with(ev, (qnorm(1 - alpha / 2) + qnorm(power))^2)

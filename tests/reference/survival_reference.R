@@ -265,6 +265,8 @@ models <- list(
 
 wald_stat <- function(b, V) drop(t(b) %*% solve(V, b))
 
+## cox_coef.csv keeps R's names; in evalkit's CoxResult.table (evalkit.survival.cox) coef is
+## `estimate`, z is `statistic`, and exp(coef) with its limits are `hr`, `hr_lower`, `hr_upper`.
 cox_coef <- list(); cox_tests <- list(); cox_vcov <- list()
 for (m in names(models)) {
   fit <- models[[m]]$fit; ds <- models[[m]]$dataset
@@ -346,7 +348,9 @@ rmst <- rbind(
   rmst_one("sim", sim_by, 182),    rmst_one("sim", sim_all, 182),
   rmst_one("sim", sim_by, 365),    rmst_one("sim", sim_all, 365))
 
-## difference of RMSTs (survRM2 / Uno et al. 2014 definition)
+## difference of RMSTs (survRM2 / Uno et al. 2014 definition). evalkit's rmst_difference is
+## two-arm: the tests pass the rows of arms g1 and g0 with group = <column>, treated = g1, so
+## its estimate (treated minus control) is diff = rmst(g1) - rmst(g0) below.
 rmst_diff_one <- function(dataset, tau, g1, g0) {
   r <- rmst[rmst$dataset == dataset & rmst$tau == tau, ]
   a <- r[r$group == g1, ]; b <- r[r$group == g0, ]

@@ -162,6 +162,8 @@ sim_did <- read.csv(file.path(data_dir, "sim_did.csv"))
 
 ## Tidy summary of one ITS fit: every coefficient, its SE (from vcov V), rate
 ## ratio, Wald CI and p; plus the effect at the end of the series.
+## In evalkit: coef/se are `estimate`/`se` of ITSResult.coefficients and .table (log
+## scale); rr/lower/upper here are `rr`/`rr_lower`/`rr_upper` of ITSResult.table.
 its_rows <- function(model, fit, V, d_end, extra = list()) {
   b <- coef(fit)
   se <- sqrt(diag(V))
@@ -186,6 +188,7 @@ its_rows <- function(model, fit, V, d_end, extra = list()) {
   out
 }
 
+## alpha = 1 / theta (glm.nb) is evalkit's ITSResult.nb_alpha (Var = mu + alpha mu^2).
 its_info <- function(model, fit, family, hac_lag = NA, theta = NA, theta_se = NA) {
   disp <- if (family == "quasipoisson") summary(fit)$dispersion else 1
   data.frame(model = model, family = family, n = nobs(fit), df_resid = fit$df.residual,
@@ -316,6 +319,10 @@ wald <- function(b, V, terms, df2) {
   else c(statistic = W, df = q, df2 = Inf, p = pchisq(W, q, lower.tail = FALSE))
 }
 
+## In evalkit: did(group = "treated", treated = 1, ...); the terms treated and
+## treated_post are `group` and `did` of DiDResult.table, whose estimate/se/lower/upper are
+## coef/se and the limits on the model scale; for poisson the estimate/lower/upper written
+## here (exp scale) are its `rr`/`rr_lower`/`rr_upper`.
 did_coef <- list(); did_tests <- list(); did_info <- list()
 add_did <- function(model, fit, V, df_inf, ratio) {
   b <- coef(fit); se <- sqrt(diag(V))

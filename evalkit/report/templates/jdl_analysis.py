@@ -13,21 +13,20 @@
 
 # %%
 # Setup: configuration, input tables and the proven-reoffending cohort. Run by `evalkit jdl
-# --people P --offences O`, which writes the configuration (jdl.toml) beside the report.
+# --people P --offences O`, which writes the configuration (jdl.toml) beside the report. The
+# tables and paragraphs are built by evalkit.report.jdl_sections and jdl_text (tested there).
 import dataclasses
-import html
-import re
 import warnings
 
-import numpy as np
 import pandas as pd
 
 import evalkit as ek
 from evalkit import report as rp
 from evalkit.jdl import JDL_MIN_PROGRAMME, JDL_OUTCOMES, jdl_outcomes
-from evalkit.matching import _levels as levels_of  # the order evalkit.match names dummies
-from evalkit.report.jdl import PRIMARY_OUTCOME, covariate_label
-from evalkit.wording import fmt_p, fmt_ratio_range, p_text
+from evalkit.report import jdl_sections as js
+from evalkit.report import jdl_text as jt
+from evalkit.report.jdl import PRIMARY_OUTCOME
+from evalkit.wording import fmt_ratio_range, p_text
 
 cfg = rp.load_config("jdl")
 PARAMS = dict(cfg.parameters)
@@ -39,33 +38,18 @@ CALIPER = float(PARAMS.get("caliper", 0.2))
 REPLACE = bool(PARAMS.get("replace", False))
 LISTED = list(PARAMS.get("covariates", []))
 AREA = str(PARAMS.get("area", ""))
-LABEL_MAP = dict(PARAMS.get("labels", {}))
-COMMAND = str(PARAMS.get("command", ""))
-COMMAND_OMITS = list(PARAMS.get("command_omits", []))
 SCHEME = cfg.scheme
 SDC = cfg.disclosure
-LABELS = {PROGRAMME: "Programme", COMPARISON: "Comparison"}
+S = js.JDLSetting(
+    programme=PROGRAMME,
+    comparison=COMPARISON,
+    disclosure=SDC,
+    labels=dict(PARAMS.get("labels", {})),
+    replace=REPLACE,
+    caliper=CALIPER,
+)
+LABELS = S.names
 SUBJECT = SCHEME if SCHEME else "the programme"
-
-
-def label(name: str, level: object = None) -> str:
-    """How the report names a characteristic (the label map, else readable words)."""
-    return covariate_label(name, level, LABEL_MAP)
-
-
-def p_cell(p: float) -> str:
-    """A p-value in a table (the same formatter as in sentences)."""
-    return fmt_p(p) if np.isfinite(p) else "–"
-
-
-MONTHS = (
-    "January February March April May June July August September October November December"
-).split()
-
-
-def month_year(d: pd.Timestamp) -> str:
-    return f"{MONTHS[d.month - 1]} {d.year}"
-
 
 # the input files, read with the configuration's [reader] options (column names, date format)
 tables = {
@@ -116,22 +100,24 @@ if 0 < N_COHORT_PROGRAMME < JDL_MIN_PROGRAMME and (cohort.data["group"] == COMPA
     )
     rp.show(
         rp.headline(too_few, synthetic=cfg.synthetic),
-        rp.paragraph(
-            f"The programme group has {SDC.count(N_COHORT_PROGRAMME)} people in the cohort. The "
-            f"Justice Data Lab analyses only programme groups of at least {JDL_MIN_PROGRAMME} "
-            "people, because smaller groups give results too imprecise to tell an effect from "
-            "chance; this report therefore stops here, without matching or measures. A larger "
-            "group (a longer period, or more sites) would make an evaluation possible."
-        ),
+        rp.paragraph(jt.too_few_text(N_COHORT_PROGRAMME, SDC)),
     )
     rp.end_report()
-# the unmatched comparison; also checks the group labels
-raw = jdl_outcomes(cohort.data, programme=PROGRAMME, comparison=COMPARISON)
+# the unmatched comparison; also checks the group labels (the programme's and one other, which
+# must be the comparison group's)
+raw = jdl_outcomes(cohort.data, group="group", treated=PROGRAMME)
+if raw.control_label != COMPARISON:
+    raise ek.InputError(
+        "group",
+        f"must be {PROGRAMME!r} (programme) or {COMPARISON!r} (comparison); found the other "
+        f"label {raw.control_label!r}",
+        table="people",
+    )
 
 # the participation period: the first and last index date in the programme group, as month and
 # year (never exact days)
 prog_dates = pd.to_datetime(cohort.data.loc[cohort.data["group"] == PROGRAMME, "index_date"])
-PERIOD_FIRST, PERIOD_LAST = month_year(prog_dates.min()), month_year(prog_dates.max())
+PERIOD_FIRST, PERIOD_LAST = js.month_year(prog_dates.min()), js.month_year(prog_dates.max())
 PERIOD = (
     f"in {PERIOD_FIRST}"
     if PERIOD_FIRST == PERIOD_LAST
@@ -143,27 +129,11 @@ WHERE = f" in {AREA}" if AREA and AREA.lower() not in SUBJECT.lower() else ""
 # Covariates for the propensity score: only those listed in the configuration (by default the
 # people table's columns of known meaning: age, sex, prior offences, sentence length...), never
 # free text. A listed column that cannot be used is left out (never rows), with its reason.
-covariates: list[str] = []
-skipped: list[tuple[str, str]] = []
-for col in LISTED:
-    s = cohort.data[col]
-    if s.isna().any():
-        skipped.append((col, "has missing values"))
-    elif pd.api.types.is_datetime64_any_dtype(s):
-        skipped.append((col, "a date"))
-    elif s.nunique() < 2:
-        skipped.append((col, "the same for everyone"))
-    else:
-        covariates.append(col)
+covariates, skipped = js.usable_covariates(cohort.data, LISTED)
 MATCHED = bool(covariates)
 DESIGN = "matched" if MATCHED else "unmatched"
 
-data = cohort.data.assign(programme_member=(cohort.data["group"] == PROGRAMME).astype(int))
-n_prog_cohort = int((data["group"] == PROGRAMME).sum())
-n_comp_cohort = int((data["group"] == COMPARISON).sum())
-# a comparison pool not much larger than the programme group (fewer than two for each
-# programme member) leaves 1:1 matching without replacement few good partners to choose from
-SMALL_POOL = MATCHED and n_comp_cohort < 2 * n_prog_cohort
+data = cohort.data
 if MATCHED:
     with warnings.catch_warnings():
         # programme members without a partner within the caliper are counted below (with
@@ -171,7 +141,8 @@ if MATCHED:
         warnings.simplefilter("ignore", ek.StatisticalWarning)
         m = ek.match(
             data,
-            treatment="programme_member",
+            group="group",
+            treated=PROGRAMME,
             covariates=covariates,
             caliper=CALIPER,
             link="linear.logit",
@@ -187,8 +158,8 @@ if MATCHED:
     # and person) clustering of evalkit.matched_rate_difference.
     res = jdl_outcomes(
         analysed,
-        programme=PROGRAMME,
-        comparison=COMPARISON,
+        group="group",
+        treated=PROGRAMME,
         weights="weight",
         cluster=None if REPLACE else "subclass",
     )
@@ -215,17 +186,15 @@ km = ek.kaplan_meier(
     weights="weight" if MATCHED else None,
 )
 rate = res.table.to_dict("records")[0]  # the reoffending-rate row
-n_prog = int(rate["n_programme"])
-n_comp = int(rate["n_comparison"])  # distinct comparison people analysed
-unmatched = n_prog_cohort - n_prog
-# A small number of unmatched programme members would follow from the group sizes before and
-# after matching (and the people total in the flow table): then only matched numbers are shown.
-FEW_UNMATCHED = 0 < unmatched and SDC.is_small(unmatched)
-
-
-def two_dp(v: float) -> str:
-    """Two decimals without a negative zero ("-0.00")."""
-    return f"{round(v, 2) + 0.0:.2f}"
+# programme and comparison people in the cohort and analysed (distinct people after matching);
+# a small number left unmatched is not shown, and a comparison pool smaller than twice the
+# programme group is explained (1:1 matching without replacement has few partners to choose)
+SIZES = js.GroupSizes(
+    cohort=(int((data["group"] == PROGRAMME).sum()), int((data["group"] == COMPARISON).sum())),
+    analysed=(int(rate["n_programme"]), int(rate["n_comparison"])),
+    disclosure=SDC,
+)
+n_prog, n_comp = SIZES.analysed
 
 
 def safe_rate(group_n: int, reoffenders: int) -> bool:
@@ -247,155 +216,40 @@ hr_fit = ek.cox(
     analysed,
     time="time",
     event="event",
-    covariates=["programme_member"],
+    covariates=["group"],
+    reference={"group": COMPARISON},  # the hazard ratio of the programme group
     weights="weight" if MATCHED else None,
     robust=MATCHED and REPLACE,
     cluster="subclass" if MATCHED and not REPLACE else None,
 )
-hr_row = hr_fit.table.to_dict("index")["programme_member"]
-HR, HR_LOWER, HR_UPPER, HR_P = (float(hr_row[k]) for k in ("hr", "lower", "upper", "p"))
+hr_row = hr_fit.table.to_dict("index")[f"group[{PROGRAMME}]"]
+HR, HR_LOWER, HR_UPPER, HR_P = (float(hr_row[k]) for k in ("hr", "hr_lower", "hr_upper", "p"))
 
 # %%
-# The group profile before and after matching, and the balance diagnostics the verdict uses.
-WELL_MATCHED_SMD = 0.1
-VR_LIMITS = (0.5, 2.0)
-
-
-def is_share(s: pd.Series) -> bool:
-    """Shown as a percentage: a category, a yes/no column, or numbers that are all 0 or 1."""
-    if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
-        return True
-    return pd.api.types.is_bool_dtype(s) or set(pd.unique(s)) <= {0, 1}
-
-
-profile_rows: list[dict] = []
-MAX_SMD_AFTER: float | None = None  # largest |SMD| after matching
-WORST_COVARIATE: str | None = None  # the characteristic it belongs to, in words
-VR_AFTER_RANGE: tuple[float, float] | None = None  # variance ratios after matching
-VR_WORST: float | None = None  # the variance ratio furthest from 1
-VR_WORST_COVARIATE: str | None = None
-BALANCED = False
-if MATCHED:
-    bal = m.balance()
-    # the groups whose counts a percentage could give away: before matching, the matched people
-    # and (with replacement) the matches
-    frames = [data, analysed] + ([per_match] if REPLACE else [])
-
-    def small_share(col: str, level: object) -> bool:
-        for frame in frames:
-            for g in (PROGRAMME, COMPARISON):
-                x = frame.loc[frame["group"] == g, col]
-                k = int((x == level).sum())
-                if SDC.is_small(k) or SDC.is_small(len(x) - k):
-                    return True
-        return False
-
-    for col in covariates:
-        s = data[col]
-        categorical = not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s))
-        if categorical:
-            levels = levels_of(s)
-            rows = [
-                {"key": f"{col}_{lev}", "name": label(col, lev), "col": col, "level": lev}
-                for lev in levels
-            ]
-            for r in rows:
-                r["share"], r["withheld"] = True, small_share(col, r["level"])
-            # secondary suppression: one withheld level of three or more would follow from
-            # the others (they add up to 100%), so the smallest other level is withheld too
-            if sum(r["withheld"] for r in rows) == 1 and len(rows) > 2:
-                counts = {r["key"]: int((s == r["level"]).sum()) for r in rows if not r["withheld"]}
-                smallest = min(counts, key=lambda k: counts[k])
-                for r in rows:
-                    r["withheld"] |= r["key"] == smallest
-            profile_rows += rows
-        else:
-            share = is_share(s)
-            yes = True if pd.api.types.is_bool_dtype(s) else 1
-            profile_rows.append(
-                {
-                    "key": col,
-                    "name": label(col),
-                    "col": col,
-                    "level": yes,
-                    "share": share,
-                    "withheld": share and small_share(col, yes),
-                }
-            )
-    profile_rows.append(
-        {
-            "key": "distance",
-            "name": "Propensity score",
-            "col": None,
-            "level": None,
-            "share": False,
-            "withheld": False,
-        }
-    )
-    for r in profile_rows:
-        b = bal.loc[r["key"]]
-        for k in (
-            "mean_treated_before",
-            "mean_control_before",
-            "mean_treated_after",
-            "mean_control_after",
-            "smd_before",
-            "smd_after",
-            "vr_after",
-        ):
-            r[k] = float(b[k])
-        vr = r["vr_after"]
-        r["spread_ok"] = not np.isfinite(vr) or VR_LIMITS[0] <= vr <= VR_LIMITS[1]
-        r["well"] = abs(r["smd_after"]) <= WELL_MATCHED_SMD and r["spread_ok"]
-
-    def said(r: dict) -> str:
-        """A characteristic's name for a sentence; a withheld category is not named."""
-        if r["withheld"]:
-            return f"a small category of {label(r['col']).lower()}"
-        return "the propensity score" if r["key"] == "distance" else r["name"]
-
-    # Diagnostics for the verdict: the largest |SMD| after matching over every row (withheld
-    # rows and the propensity score included), the variance ratios after matching, and the
-    # share of the programme group left unmatched.
-    finite = [r for r in profile_rows if np.isfinite(r["smd_after"])]
-    worst = max(finite, key=lambda r: abs(r["smd_after"]))
-    MAX_SMD_AFTER = abs(worst["smd_after"])
-    WORST_COVARIATE = said(worst)
-    characteristics = [r for r in finite if r["key"] != "distance"]
-    if worst["key"] == "distance" and characteristics:
-        # the propensity score summarises the characteristics: name the one furthest apart too
-        worst_char = max(characteristics, key=lambda r: abs(r["smd_after"]))
-        WORST_COVARIATE = (
-            f"the propensity score; most of all {said(worst_char)}, "
-            f"{two_dp(worst_char['smd_after'])}"
-        )
-    ratios = [r for r in profile_rows if np.isfinite(r["vr_after"]) and r["vr_after"] > 0]
-    VR_AFTER_RANGE = (
-        (min(r["vr_after"] for r in ratios), max(r["vr_after"] for r in ratios)) if ratios else None
-    )
-    worst_vr = max(ratios, key=lambda r: abs(np.log(r["vr_after"]))) if ratios else None
-    VR_WORST = worst_vr["vr_after"] if worst_vr else None
-    VR_WORST_COVARIATE = said(worst_vr) if worst_vr else None
-    BALANCED = all(r["well"] for r in profile_rows)
-UNMATCHED_SHARE = unmatched / n_prog_cohort if MATCHED else None
+# The group profile before and after matching (a row per number, yes/no column or category, and
+# the propensity score; small categories withheld), and the balance diagnostics the verdict
+# uses: the largest standardised difference after matching over every row, withheld rows and
+# the propensity score included, the variance ratios, and the share left unmatched.
+profile = (
+    js.profile_rows(m.balance(), covariates, [data, analysed] + ([per_match] if REPLACE else []), S)
+    if MATCHED
+    else []
+)
+BALANCE = js.balance_summary(profile)
+UNMATCHED_SHARE = SIZES.unmatched / SIZES.cohort[0] if MATCHED else None
 
 # %%
 # The headline: judged by the verdict engine from the pre-specified primary measure (the
 # one-year proven reoffending rate difference, programme minus comparison; [primary] in the
 # configuration), the design, the secondary estimates and the diagnostics.
-PRIMARY_DIFFERENCE = float(rate["difference"])
-PRIMARY_LOWER, PRIMARY_UPPER, PRIMARY_P = (float(rate[k]) for k in ("lower", "upper", "p"))
 RATE_PROGRAMME, RATE_COMPARISON = float(rate["programme"]), float(rate["comparison"])
-N_PROGRAMME = n_prog
-PROGRAMME_REOFFENDERS = x_prog
-MIN_EXPECTED = float(min(x_prog, n_prog - x_prog))
 primary = ek.Measure(
     name="rate difference",
     outcome=PRIMARY_OUTCOME,
-    estimate=PRIMARY_DIFFERENCE,
-    lower=PRIMARY_LOWER,
-    upper=PRIMARY_UPPER,
-    p=PRIMARY_P,
+    estimate=float(rate["estimate"]),
+    lower=float(rate["lower"]),
+    upper=float(rate["upper"]),
+    p=float(rate["p"]),
     kind="difference",
     good="lower",
     unit="per 100",
@@ -408,36 +262,35 @@ frequency = res.table.to_dict("records")[1]
 secondary = [
     # the same outcome (a first proven reoffence within the year), as a hazard ratio
     ek.Measure(
-        name="hazard ratio",
-        outcome=PRIMARY_OUTCOME,
-        estimate=HR,
-        lower=HR_LOWER,
-        upper=HR_UPPER,
+        "hazard ratio",
+        PRIMARY_OUTCOME,
+        HR,
+        HR_LOWER,
+        HR_UPPER,
         p=HR_P,
         kind="ratio",
-        good="lower",
         unit="",
         conf_level=res.conf_level,
     ),
     ek.Measure(
-        name="difference in proven reoffences per person",
-        outcome="proven reoffences per person within one year",
-        estimate=float(frequency["difference"]),
-        lower=float(frequency["lower"]),
-        upper=float(frequency["upper"]),
+        "difference in proven reoffences per person",
+        "proven reoffences per person within one year",
+        float(frequency["estimate"]),
+        float(frequency["lower"]),
+        float(frequency["upper"]),
         p=float(frequency["p"]),
         unit="",
         conf_level=res.conf_level,
     ),
 ]
 diagnostics = ek.Diagnostics(
-    max_smd_after=MAX_SMD_AFTER,
-    worst_covariate=WORST_COVARIATE,
-    vr_after=VR_WORST,
-    worst_vr_covariate=VR_WORST_COVARIATE,
-    n_programme=N_PROGRAMME,
-    programme_events=PROGRAMME_REOFFENDERS,
-    min_expected=MIN_EXPECTED,
+    max_smd_after=BALANCE.max_smd_after,
+    worst_covariate=BALANCE.worst_covariate,
+    vr_after=BALANCE.vr_worst,
+    worst_vr_covariate=BALANCE.vr_worst_covariate,
+    n_programme=n_prog,
+    programme_events=x_prog,
+    min_expected=float(min(x_prog, n_prog - x_prog)),
     unmatched_share=UNMATCHED_SHARE,
     remedy="matching with replacement" if MATCHED and REPLACE else None,
 )
@@ -477,88 +330,17 @@ else:  # a configuration written before [primary] and [design]: the JDL's fixed 
         prespecified="evalkit jdl's fixed outcome set (the Justice Data Lab's)",
     )
 RATING = VERDICT.rating
-
-
-def whole(v: float) -> str:
-    """Half away from zero, as the JDL table (Python's format rounds half to even)."""
-    return f"{np.floor(abs(v) + 0.5) * np.sign(v) + 0.0:.0f}"
-
-
 # the two rates, as the Justice Data Lab gives them ("for every 100 people")
 RATES_SENTENCE = (
-    f"{whole(100 * RATE_PROGRAMME)} of every 100 people in the programme group committed a "
-    f"proven reoffence within a year, against {whole(100 * RATE_COMPARISON)} of every 100 in "
-    f"{GROUP_NAMES[1]}."
-    if rates_safe
-    else ""
+    jt.rates_sentence(RATE_PROGRAMME, RATE_COMPARISON, GROUP_NAMES[1]) if rates_safe else ""
 )
-UNMATCHED_SENTENCE = (
-    ""
-    if MATCHED
-    else "Without a matched comparison group this report cannot estimate the effect of the "
-    "support: a difference may come from who joined the programme rather than from what it did."
-)
+UNMATCHED_SENTENCE = "" if MATCHED else jt.UNMATCHED_SENTENCE
 rp.show(
     rp.headline(VERDICT, synthetic=cfg.synthetic),
     *[rp.paragraph(t) for t in (RATES_SENTENCE, UNMATCHED_SENTENCE) if t],
 )
 
-
 # %%
-def listing(items: list[str]) -> str:
-    """``["A", "B", "C"]`` → ``"A, B and C"``."""
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
-replacement = "with replacement" if REPLACE else "without replacement"
-design = (
-    "Observational comparison in the style of the Justice Data Lab: each programme member was "
-    f"matched to the comparison-group person with the nearest propensity score (1:1, "
-    f"{replacement}, within {CALIPER:g} standard deviations of its log-odds), using "
-    + listing([label(c) for c in covariates])
-    + "."
-    if MATCHED
-    else "Observational comparison with an unmatched comparison group (no characteristics "
-    "were given to match on)."
-)
-design += f" Programme members' index dates fell {PERIOD}."
-caveats = [
-    "People were not assigned to the programme at random. "
-    + (
-        "Matching balances only the characteristics recorded in the data; differences in "
-        "motivation, support, housing, substance use or anything else not recorded can explain "
-        "part or all of any difference (Maryland Scientific Methods Scale level 3 at best)."
-        if MATCHED
-        else "With an unmatched comparison group any difference may reflect who joined "
-        "rather than what the programme did (Maryland Scientific Methods Scale level 2)."
-    ),
-    "Proven reoffending counts only offences that led to a caution or conviction within the "
-    "follow-up year or a further six-month waiting period; offences that were not detected or "
-    "not proven are invisible to it.",
-]
-if MATCHED and not BALANCED:
-    caveats.insert(
-        0,
-        "The matched groups are not well matched: the largest standardised difference after "
-        f"matching is {MAX_SMD_AFTER:.2f} ({WORST_COVARIATE}), above the {WELL_MATCHED_SMD:g} "
-        "taken as balanced"
-        + (
-            "; the comparison pool was small for the programme group (see how the comparison "
-            "group was formed)."
-            if SMALL_POOL
-            else "."
-        ),
-    )
-if MATCHED and unmatched > 0:
-    caveats.append(
-        "The results describe the programme members for whom a close match was found; "
-        + (
-            f"fewer than {SDC.threshold} could not be matched"
-            if FEW_UNMATCHED
-            else f"{SDC.count(unmatched)} of {SDC.count(n_prog_cohort)} could not be matched"
-        )
-        + ", and they may differ from the rest."
-    )
 rp.summary(
     question=(
         f"Did people who took part in {SUBJECT}{WHERE} ({PERIOD_FIRST} to {PERIOD_LAST}) "
@@ -568,7 +350,7 @@ rp.summary(
         else f"Did people who took part in {SUBJECT}{WHERE} in {PERIOD_FIRST} commit fewer "
         "proven reoffences in the year after their index date than similar people who did not?"
     ),
-    design=design,
+    design=jt.design_text(S, covariates, PERIOD),
     sample=(
         f"{SDC.count(n_prog)} programme members and {SDC.count(n_comp)} comparison-group "
         f"people{' after matching' if MATCHED else ''}; programme members' index dates fell "
@@ -584,7 +366,7 @@ rp.summary(
     ),
     rating=RATING,
     cost=cfg.cost,
-    caveats=caveats,
+    caveats=jt.caveats(S, SIZES, BALANCE if MATCHED else None),
 )
 
 # %% [markdown]
@@ -595,359 +377,60 @@ rp.summary(
 # every offence, and every custody spell and death in the input files.
 
 # %%
-flow = cohort.flow
-# the cohort's own wording of each step, with column names and codes put into words
-STEP_WORDS = {
-    ("custody", "overlaps_follow_up"): "Spells overlapping the follow-up year (days counted)",
-    ("deaths", "within_follow_up"): "Deaths within the follow-up year (follow-up ends at death)",
-}
-PLAIN_WORDS = {
-    "data_end": "the extract date",
-    "person_id": "person identifier",
-    "pnd": "penalty notice",
-}
-
-
-def plain(text: str) -> str:
-    """Names such as ``data_end`` or ``community_resolution`` as words."""
-    return re.sub(
-        r"\b(?:pnd|[A-Za-z]+(?:_[A-Za-z0-9]+)+)\b",
-        lambda t: PLAIN_WORDS.get(t.group(0), t.group(0).replace("_", " ")),
-        text,
-    )
-
-
-def flow_table(table: str, unit: str) -> pd.DataFrame:
-    """Input count (as the total row), each exclusion, and what was kept."""
-    part = flow[flow["table"] == table].to_dict("records")
-
-    def words(r: dict) -> str:
-        return plain(STEP_WORDS.get((table, r["step"]), str(r["reason"])))
-
-    rows = [(f"{unit} in the file", int(part[0]["n_remaining"]))]
-    for r in part[1:-1]:
-        rows.append((f"Excluded: {words(r)}", int(r["n_removed"])))
-    last = words(part[-1])
-    rows.append((last[:1].upper() + last[1:], int(part[-1]["n_remaining"])))
-    return pd.DataFrame(rows, columns=["step", "count"])
-
-
-def kept(table: str) -> int:
-    return int(flow[flow["table"] == table]["n_remaining"].iloc[-1])
-
-
-def flow_fragment(table: str, unit: str, count: str, caption: str) -> rp.Fragment:
-    """The flow of one input table, its first row the total of the others (disclosure)."""
-    return rp.table(
-        flow_table(table, unit),
-        caption=caption,
-        labels={"step": "Step", "count": count},
-        total_row=0,
-        disclosure=SDC,
-    )
-
-
-flow_fragments = [
-    flow_fragment(
-        "people", "People", "People", "People: from the input file to the proven-reoffending cohort"
-    ),
-    flow_fragment(
-        "offences", "Offences", "Offences", "Offences: which offences count as proven reoffences"
-    ),
-]
 # Custody: the days each person spent in custody during the follow-up year are counted; the
 # follow-up clock runs on in custody (calendar time, as the Ministry of Justice measure).
-if "custody" in tables:
-    flow_fragments.append(
-        flow_fragment(
-            "custody",
-            "Custody spells",
-            "Spells",
-            "Custody spells: which fall in the follow-up year",
-        )
+# Deaths end the follow-up (censoring).
+flow = cohort.flow
+FLOWS = {
+    "people": ("People", "People", "People: from the input file to the proven-reoffending cohort"),
+    "offences": (
+        "Offences",
+        "Offences",
+        "Offences: which offences count as proven reoffences",
+    ),
+    "custody": ("Custody spells", "Spells", "Custody spells: which fall in the follow-up year"),
+    "deaths": ("Deaths", "Deaths", "Deaths: which fall in the follow-up year"),
+}
+custody_text = (
+    jt.custody_text(
+        js.kept(flow, "custody"),
+        js.custody_days(analysed, "weight" if MATCHED else None, S),
+        GROUP_NAMES[1],
+        SDC,
     )
-    custody_text = (
-        f"**Custody.** {SDC.count(kept('custody')).capitalize()} custody spells overlapped "
-        "someone's follow-up year. For each person the days spent in custody during the "
-        "follow-up year were counted. The follow-up clock was not stopped while they were in "
-        "custody (calendar time, as in the Ministry of Justice measure), so people who spent "
-        "time in custody had less time at liberty in which to reoffend."
-    )
-    in_custody = {
-        g: int((analysed.loc[analysed["group"] == g, "days_in_custody"] > 0).sum())
-        for g in (PROGRAMME, COMPARISON)
-    }
-    if not any(SDC.is_small(k) for k in in_custody.values()):
-        w = analysed["weight"] if MATCHED else pd.Series(1.0, index=analysed.index)
-        days = {
-            g: float(
-                np.average(
-                    analysed.loc[analysed["group"] == g, "days_in_custody"],
-                    weights=w[analysed["group"] == g],
-                )
-            )
-            for g in (PROGRAMME, COMPARISON)
-        }
-        custody_text += (
-            f" On average programme members spent {days[PROGRAMME]:.1f} days in custody "
-            f"during their follow-up year, and people in {GROUP_NAMES[1]} "
-            f"{days[COMPARISON]:.1f} days."
-        )
-else:
-    custody_text = (
-        "**Custody.** No custody file was given, so time spent in custody during the "
-        "follow-up year (on remand, or serving a new sentence or a recall) is not known and was "
-        "not counted. People in custody have less opportunity to reoffend: if the groups "
-        "differed in time spent in custody, the comparison does not show it."
-    )
-if "deaths" in tables:
-    flow_fragments.append(
-        flow_fragment("deaths", "Deaths", "Deaths", "Deaths: which fall in the follow-up year")
-    )
-    deaths_text = (
-        f"**Deaths.** {SDC.count(kept('deaths')).capitalize()} of the recorded deaths fell "
-        "within someone's follow-up year: their follow-up was censored (ended) on the date of "
-        "death unless they had already committed a proven reoffence, so the survival curves "
-        "below count them only while they were alive. A death on or before the index date "
-        "excludes the person (see the people table); deaths after the follow-up year change "
-        "nothing."
-    )
-else:
-    deaths_text = (
-        "**Deaths.** No deaths file was given, so everyone is taken to have been alive for "
-        "the whole follow-up year. A person who died early in the year could not reoffend and "
-        "counts as not reoffending, which makes the reoffending rates slightly too low."
-    )
-flow_fragments += [rp.paragraph(custody_text), rp.paragraph(deaths_text)]
-rp.show(*flow_fragments)
+    if "custody" in tables
+    else jt.NO_CUSTODY
+)
+deaths_text = jt.deaths_text(js.kept(flow, "deaths"), SDC) if "deaths" in tables else jt.NO_DEATHS
+rp.show(
+    *[js.flow_fragment(flow, t, *FLOWS[t], SDC) for t in FLOWS if t in tables],
+    rp.paragraph(custody_text),
+    rp.paragraph(deaths_text),
+)
 
 # %% [markdown]
 # ## How the comparison group was formed
 
 # %%
 if MATCHED:
-    matched_row = m.counts.to_dict("index")["matched"]
-    matched_n = [int(matched_row["treated"]), int(matched_row["control"])]
-    match_table = pd.DataFrame(
-        {"group": [LABELS[PROGRAMME], LABELS[COMPARISON]], "matched": matched_n}
-    )
-    if not FEW_UNMATCHED:
-        match_table.insert(1, "in_cohort", [n_prog_cohort, n_comp_cohort])
-        match_table["not_matched"] = match_table["in_cohort"] - match_table["matched"]
-    if unmatched == 0:
-        unmatched_text = "Every programme member was matched."
-    elif FEW_UNMATCHED:
-        unmatched_text = (
-            f"Fewer than {SDC.threshold} programme members had no such partner and were left "
-            "out; the group sizes before matching are not shown, so that this small number "
-            "cannot be worked out."
-        )
-    else:
-        unmatched_text = (
-            f"{SDC.count(unmatched)} programme members had no such partner and were left out."
-        )
-    if REPLACE:
-        ess = float(m.counts.to_dict("index")["matched_ess"]["control"])
-        method_text = (
-            "Each programme member was paired with the comparison-group person whose "
-            "propensity score — the estimated chance of joining the programme given the "
-            "characteristics below — was closest, provided it was within "
-            f"{CALIPER:g} standard deviations (of the log-odds; Austin 2011). Matching was "
-            "**with replacement**: a comparison person could be the partner of several "
-            f"programme members. {SDC.count(matched_n[1]).capitalize()} different "
-            f"comparison-group people were used for {SDC.count(matched_n[0])} programme "
-            "members; counting each as often as they were used (the matching weights), the "
-            f"comparison group carries as much information as about {SDC.count(round(ess))} "
-            "people (its effective sample size), which the confidence intervals allow for. "
-            + unmatched_text
-        )
-    else:
-        method_text = (
-            "Each programme member was paired with the comparison-group person whose "
-            "propensity score — the estimated chance of joining the programme given the "
-            "characteristics below — was closest, provided it was within "
-            f"{CALIPER:g} standard deviations (of the log-odds; Austin 2011). Matching was one "
-            "to one **without replacement**: each comparison person could be used once. "
-            + unmatched_text
-        )
+    counts = m.counts.to_dict("index")
+    matched_n = (int(counts["matched"]["treated"]), int(counts["matched"]["control"]))
+    ess = float(counts["matched_ess"]["control"]) if REPLACE else None
     fragments = [
-        rp.table(
-            match_table,
-            caption="Matching: people in each group who were and were not used",
-            labels={
-                "group": "Group",
-                "in_cohort": "In the cohort",
-                "matched": "Matched",
-                "not_matched": "Not matched",
-            },
-            row_total=None if FEW_UNMATCHED else "in_cohort",
-            disclosure=SDC,
-        ),
-        rp.paragraph(method_text),
+        js.matching_fragment(matched_n, SIZES, S),
+        rp.paragraph(jt.method_text(S, SIZES, matched_n, ess=ess)),
     ]
-    if SMALL_POOL:
-        per_member = n_comp_cohort / n_prog_cohort
-        for_each = (
-            "fewer than one comparison person for each programme member"
-            if per_member < 1
-            else f"about {per_member:.1f} comparison people for each programme member (fewer "
-            "than two)"
-        )
-        if FEW_UNMATCHED:
-            # the group sizes before matching would give away the small number left unmatched
-            pool = (
-                f"The comparison pool was small beside the programme group: {for_each}. The "
-                "group sizes are not shown, so that the small number of programme members left "
-                "unmatched cannot be worked out. "
-            )
-        else:
-            pool = (
-                f"The comparison pool was small: {SDC.count(n_comp_cohort)} people for "
-                f"{SDC.count(n_prog_cohort)} programme members, {for_each}. "
-            )
-        if REPLACE:
-            pool += (
-                "Matching one to one without replacement would use each comparison person "
-                "at most once, so once the closest candidates had been taken later programme "
-                "members would get partners less like them, or none; matching with "
-                "replacement avoids that by letting the closest comparison person stand in "
-                "for several similar programme members, at the cost of resting on fewer "
-                "different people (wider intervals)."
-            )
-        else:
-            consequence = (
-                f"after matching the largest standardised difference is {MAX_SMD_AFTER:.2f} "
-                f"({WORST_COVARIATE}), above the {WELL_MATCHED_SMD:g} taken as balanced"
-                if not BALANCED
-                else "here the groups are still well matched, but the matches are less close "
-                "than a larger pool would give"
-            )
-            pool += (
-                "Matching one to one without replacement uses each comparison person at most "
-                "once: once the closest candidates have been taken, later programme members are "
-                "paired with people less like them, or with nobody within the caliper, and "
-                "are left out. That is why "
-                + ("some programme members were left unmatched and " if unmatched > 0 else "")
-                + consequence
-                + ". Matching with replacement (run `evalkit jdl` again with `--replace`) lets "
-                "the closest comparison person stand in for several similar programme members; "
-                "it usually gives much closer matches, at the cost of resting on fewer "
-                "different comparison people (wider intervals)."
-            )
-        fragments.append(rp.paragraph(pool))
-
-    # the profile table: means (numbers) or percentages (categories) by group, before and after
-    def value(r: dict, k: str) -> str:
-        v = r[k]
-        if r["key"] == "distance" and k.startswith("mean"):
-            return "–"
-        if not np.isfinite(v):
-            return "–"
-        return f"{whole(100 * v)}%" if r["share"] else f"{v:.1f}"
-
-    shown_rows = [r for r in profile_rows if not r["withheld"]]
-    withheld_rows = len(profile_rows) - len(shown_rows)
-    # two rows a characteristic, before matching and matched, so that the table fits the page
-    profile_table: list[dict[str, str]] = []
-    for r in shown_rows:
-        verdict_word = (
-            "well matched"
-            if r["well"]
-            else "not well matched" + ("" if r["spread_ok"] else " (spread)")
-        )
-        for stage, when in (("Before", "before"), ("Matched", "after")):
-            profile_table.append(
-                {
-                    "characteristic": r["name"],
-                    "stage": stage,
-                    "programme": value(r, f"mean_treated_{when}"),
-                    "comparison": value(r, f"mean_control_{when}"),
-                    "difference": two_dp(r[f"smd_{when}"]),
-                    "balance": verdict_word if when == "after" else "",
-                }
-            )
-    profile = pd.DataFrame(profile_table)
-    notes = [
-        "Averages for numbers, percentages for categories; after matching, the comparison "
-        "group's figures are weighted by the matching weights"
-        + (" (each person counted as often as they were used)" if REPLACE else "")
-        + ". The propensity score (the estimated chance of joining, given the characteristics) "
-        "is compared through its difference only. Difference: the standardised difference, "
-        "the gap between the groups in units of the programme group's standard deviation "
-        "before matching. A characteristic is well "
-        f"matched when this is at most {WELL_MATCHED_SMD:g} either way and, for a number, the "
-        "ratio of the two groups' variances (their spread) lies between "
-        f"{VR_LIMITS[0]:g} and {VR_LIMITS[1]:g} (Austin 2009; Stuart 2010)."
+    if SIZES.small_pool:
+        fragments.append(rp.paragraph(jt.small_pool_text(S, SIZES, BALANCE)))
+    fragments += [
+        jt.profile_fragment(profile, S),
+        rp.paragraph(jt.balance_text(profile, BALANCE)),
     ]
-    if withheld_rows:
-        notes.append(
-            f"{withheld_rows} row(s) for small categories withheld to protect confidentiality "
-            "(they still count in the balance check)."
-        )
-    fragments.append(
-        rp.table(
-            profile,
-            caption="Group profile before and after matching",
-            labels={
-                "characteristic": "Characteristic",
-                "stage": "Groups",
-                "programme": "Programme",
-                "comparison": "Comparison",
-                "difference": "Difference",
-                "balance": "Balance after matching",
-            },
-            notes=notes,
-            disclosure=SDC,
-            max_rows=160,
-        )
-    )
-    spread = (
-        f" The variance ratios after matching lie between {VR_AFTER_RANGE[0]:.2f} and "
-        f"{VR_AFTER_RANGE[1]:.2f}."
-        if VR_AFTER_RANGE
-        else ""
-    )
-    if BALANCED:
-        balance_text = (
-            f"After matching the largest standardised difference is {MAX_SMD_AFTER:.2f} "
-            f"({WORST_COVARIATE}): every characteristic is well matched, so the groups are "
-            "balanced on what was recorded." + spread
-        )
-    else:
-        poor = [said(r) for r in profile_rows if not r["well"]]
-        balance_text = (
-            f"After matching the largest standardised difference is {MAX_SMD_AFTER:.2f} "
-            f"({WORST_COVARIATE}).{spread} Not well matched: {listing(poor)}. The matched "
-            "groups still differ on what was recorded, so a difference in reoffending may come "
-            "from that difference rather than from the programme; the headline says so."
-        )
-    fragments.append(rp.paragraph(balance_text))
     if skipped:
-        fragments.append(
-            rp.paragraph(
-                "Not used for matching: "
-                + "; ".join(f"{label(c)} ({why})" for c, why in skipped)
-                + "."
-            )
-        )
+        fragments.append(rp.paragraph(jt.skipped_text(skipped, S)))
     rp.show(*fragments)
 else:
-    rp.show(
-        rp.paragraph(
-            "No characteristics were given to match on"
-            + (
-                " that could be used ("
-                + "; ".join(f"{label(c)}: {why}" for c, why in skipped)
-                + ")"
-                if skipped
-                else " (the people table has none of known meaning, such as age, sex or prior "
-                "offences, and none was listed with --covariates)"
-            )
-            + ", so no matched comparison group could be formed. The comparison below is with "
-            "the whole comparison group, as recorded: it cannot separate the effect of the "
-            "programme from differences between the people in the two groups."
-        )
-    )
+    rp.show(rp.paragraph(jt.no_matching_text(skipped, S)))
 
 # %% [markdown]
 # ## Results
@@ -955,112 +438,17 @@ else:
 # ### The Justice Data Lab measures
 
 # %%
-summary_rows = []
-for g in (PROGRAMME, COMPARISON):
-    part = per_match[per_match["group"] == g]
-    reoffenders = part[part["reoffended"].astype(bool)]
-    summary_rows.append(
-        {
-            "group": LABELS[g] + (" (per match)" if REPLACE and g == COMPARISON else ""),
-            "people": len(part),
-            "reoffenders": len(reoffenders),
-            "rate": 100 * len(reoffenders) / len(part),
-            "reoffences": int(part["n_reoffences"].sum()),
-            "per_person": float(part["n_reoffences"].mean()),
-            "days": float(reoffenders["time"].mean()) if len(reoffenders) else float("nan"),
-        }
-    )
-measures = pd.DataFrame(summary_rows)
-
-display = res.display.copy()
-# p-values with the formatter used in every sentence of the report
-display["p"] = [p_cell(float(p)) for p in res.table["p"]]
-# a difference is withheld with the counts behind it (the rates table withholds the rates)
-small_row = [
-    any(SDC.is_small(int(x)) for x in (r["n_programme"], r["n_comparison"]))
-    for _, r in display.iterrows()
-]
-if not rates_safe:
-    small_row[0] = True
-for i, small in enumerate(small_row):
-    if small:
-        for col in ("difference", "interval"):
-            display.loc[i, col] = rp.SUPPRESSED
-display["outcome"] = ["Reoffending rate", "Reoffences per person", "Days to first reoffence"]
-display["unit"] = display["unit"].replace({"reoffences per person": "per person"})
-display["difference"] = [
-    d if d == rp.SUPPRESSED else f"{d} " + {"percentage points": "points"}.get(u, u)
-    for d, u in zip(display["difference"], display["unit"], strict=True)
-]
-display["result"] = display["result"].map(
-    lambda r: (
-        r.replace("significant: lower", "lower (significant)")
-        .replace("significant: higher", "higher (significant)")
-        .replace("not reported: ", "not reported, ")
-    )
-)
-display = display[["outcome", "difference", "interval", "p", "result"]]
 level = f"{100 * res.conf_level:g}%"
-result_notes = [
-    "Rates in percentage points, reoffences per person to two decimals, days whole; "
-    "a result is reported as significant only with at least 30 reoffenders in the "
-    "programme group (Justice Data Lab rule)."
-]
-measure_notes = []
-if REPLACE:
-    measure_notes.append(
-        "Matched with replacement: a comparison person matched to several programme members "
-        f"counts once for each match, so the comparison row counts matches; "
-        f"{SDC.count(n_comp)} different people make them up."
-    )
-caution = []
-if VERDICT.conclusion == "not assessable":
-    caution_text = (
-        "These are the Justice Data Lab's standard sentences for each estimate. Here they "
-        "describe differences between the two groups, not effects of the programme: the "
-        "headline says why the comparison cannot assess its effect."
-    )
-    caution.append(rp.paragraph(caution_text))
-    result_notes.append("The headline explains why these differences cannot be read as effects.")
-
+NOT_ASSESSABLE = VERDICT.conclusion == "not assessable"
 rp.show(
-    rp.table(
-        measures,
-        caption="Proven reoffending in the one-year follow-up, by group"
-        + (" (matched)" if MATCHED else ""),
-        labels={
-            "group": "Group",
-            "people": "Matches" if REPLACE else "People",
-            "reoffenders": "Reoffended",
-            "rate": "Percent",
-            "reoffences": "Proven reoffences",
-            "per_person": "Per person",
-            "days": "Average days to first (reoffenders)",
-        },
-        percents={
-            "rate": ("reoffenders", "people"),
-            "per_person": ("reoffences", "people"),
-            "days": "reoffenders",
-        },
-        complements={"reoffenders": "people"},
-        formats={"rate": lambda v: whole(v) + "%", "per_person": "{:.2f}", "days": whole},
-        notes=measure_notes,
-        disclosure=SDC,
+    jt.measures_fragment(js.measures_table(per_match, S), S, matched=MATCHED, n_comparison=n_comp),
+    jt.differences_fragment(
+        js.differences_table(res.display, res.table["p"], SDC, rates_safe=rates_safe),
+        level,
+        SDC,
+        not_assessable=NOT_ASSESSABLE,
     ),
-    rp.table(
-        display,
-        caption=f"Programme minus comparison, with {level} confidence intervals",
-        labels={
-            "outcome": "Measure",
-            "difference": "Difference",
-            "interval": f"{level} confidence interval",
-            "p": "p",
-            "result": "Result",
-        },
-        notes=result_notes,
-        disclosure=SDC,
-    ),
-    *caution,
+    *([rp.paragraph(jt.NOT_EFFECTS)] if NOT_ASSESSABLE else []),
     rp.markdown("\n\n".join(f"**{JDL_OUTCOMES[k]}.** {s}" for k, s in res.sentences.items())),
 )
 
@@ -1174,26 +562,4 @@ rp.show(
 # ## How to rebuild this report
 
 # %%
-rebuild = [
-    rp.paragraph(
-        "In the folder that holds this report (the input paths are relative to it), this "
-        "command rebuilds it from the same files; with the same files and the same version of "
-        "evalkit it gives the same report. The configuration it writes, `jdl.toml`, records "
-        "the same settings."
-    ),
-    rp.Fragment(f'<pre class="commands"><code>{html.escape(COMMAND)}</code></pre>', kind="text"),
-]
-if COMMAND_OMITS:
-    rebuild.append(
-        rp.paragraph(
-            "The report was built from Python with reading options the command line does not "
-            "have (" + ", ".join(COMMAND_OMITS) + "); they are in `jdl.toml` under `[reader]`."
-        )
-    )
-if not COMMAND:  # a configuration written by an older evalkit
-    rebuild = [
-        rp.paragraph(
-            "Run `evalkit jdl` again with the same files and options to rebuild this report."
-        )
-    ]
-rp.show(*rebuild)
+rp.show(*jt.rebuild_fragments(str(PARAMS.get("command", "")), PARAMS.get("command_omits", [])))
