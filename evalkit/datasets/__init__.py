@@ -1,7 +1,9 @@
 """Small data sets shipped with evalkit, loaded through :mod:`importlib.resources`.
 
 Only openly licensed or synthetic data ship here: never person-level records of real people
-other than published research data sets such as Rossi et al. (1980).
+other than published research data sets such as Rossi et al. (1980). The synthetic data sets
+of the five schemes (:func:`simulate_scheme`, :func:`load_restart` and the others) carry their
+known truth.
 """
 
 from __future__ import annotations
@@ -11,14 +13,40 @@ from importlib import resources
 import pandas as pd
 
 from evalkit.datasets.extracts import UK_COLUMNS, load_example_extract, write_extract
+from evalkit.datasets.schemes import (
+    SCHEME_UK_COLUMNS,
+    SCHEMES,
+    SchemeData,
+    load_continuity_of_care,
+    load_divert,
+    load_fresh_start,
+    load_portfolio,
+    load_restart,
+    load_scheme,
+    scheme_path,
+    simulate_scheme,
+    write_scheme,
+)
 from evalkit.datasets.synthetic import simulate_reoffending
 
 __all__ = [
+    "SCHEMES",
+    "SCHEME_UK_COLUMNS",
     "UK_COLUMNS",
+    "SchemeData",
+    "load_continuity_of_care",
+    "load_divert",
     "load_example_extract",
+    "load_fresh_start",
+    "load_portfolio",
+    "load_restart",
     "load_rossi",
+    "load_scheme",
+    "scheme_path",
     "simulate_reoffending",
+    "simulate_scheme",
     "write_extract",
+    "write_scheme",
 ]
 
 

@@ -173,11 +173,7 @@ def simulate_reoffending(
     w_days = WAITING_DAYS
 
     # ---- people ------------------------------------------------------------------------------
-    age = np.minimum(18 + np.floor(gen.gamma(2.5, 6.0, n)), 75).astype(np.int64)
-    female = gen.random(n) < 0.10
-    prior = gen.negative_binomial(1.5, 1.5 / (1.5 + 12.0), n).astype(np.int64)
-    sentence = np.clip(np.round(np.exp(gen.normal(np.log(120.0), 0.6, n))), 14, 720)
-    sentence = sentence.astype(np.int64)
+    age, female, prior, sentence = _covariates(gen, n)
     served = (sentence + 1) // 2
     index_day = start_day + gen.integers(0, 365, n)
     log_prior = np.log1p(prior)
@@ -217,8 +213,87 @@ def simulate_reoffending(
     t_death = gen.exponential(1.0 / mu, n)
     event = (t_first <= f_days) & (t_first <= t_death)
     death_day = np.ceil(t_death).astype(np.int64)  # day of death after release (≥ 1)
-    alive_until = np.minimum(death_day, f_days + w_days + 10_000)
 
+    code = np.array(_CONVICTION)
+    offences, custody = _records(gen, event, t_first, death_day, (f_days, w_days), served, code)
+
+    # ---- tables --------------------------------------------------------------------------------
+    ids = _ids("RTV", n)
+    people = pd.DataFrame(
+        {
+            "person_id": ids,
+            "index_date": _dates(index_day),
+            "group": np.where(programme, "programme", "comparison"),
+            "age": age,
+            "sex": np.where(female, "F", "M"),
+            "prior_offences": prior,
+            "sentence_length_days": sentence,
+        }
+    )
+    return {
+        "people": people,
+        **_record_frames(ids, index_day, offences, custody, death_day, f_days + w_days),
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Records shared with the scheme generators (evalkit.datasets.schemes)
+# --------------------------------------------------------------------------------------------
+
+Records = tuple[np.ndarray, ...]
+"""Columns of a generated table as arrays of positions (people) and days after the index date."""
+
+
+def _covariates(
+    gen: np.random.Generator,
+    n: int,
+    *,
+    age_shape: float = 2.5,
+    age_scale: float = 6.0,
+    female_share: float = 0.10,
+    prior_mean: float = 12.0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Age (18 + Gamma, at most 75), female (bool), previous offences (negative binomial,
+    size 1.5) and index sentence in days (log-normal, median 120, 14–720), in that draw order."""
+    age = np.minimum(18 + np.floor(gen.gamma(age_shape, age_scale, n)), 75).astype(np.int64)
+    female = gen.random(n) < female_share
+    prior = gen.negative_binomial(1.5, 1.5 / (1.5 + prior_mean), n).astype(np.int64)
+    sentence = np.clip(np.round(np.exp(gen.normal(np.log(120.0), 0.6, n))), 14, 720)
+    return age, female, prior, sentence.astype(np.int64)
+
+
+def _records(
+    gen: np.random.Generator,
+    event: np.ndarray,
+    t_first: np.ndarray,
+    death_day: np.ndarray,
+    days: tuple[int, int],
+    served: np.ndarray,
+    index_code: np.ndarray,
+    *,
+    custodial: np.ndarray | None = None,
+    index_lag: tuple[int, int] = (20, 151),
+    short_horizon: int | None = None,
+) -> tuple[Records, Records]:
+    """Offence and custody records around each person's first proven reoffence.
+
+    ``days``: the follow-up and waiting periods (days). ``event``/``t_first``: whether and
+    when (days after the index date, continuous) the first proven reoffence happens;
+    ``death_day``: whole day of death (≥ 1). ``served``: days of the index custodial spell
+    (ending on the index date) and ``custodial``: who had one (``None``: everyone); people
+    without one have their index offence disposed of on the index date with ``index_code``,
+    ``index_lag`` days after the offence. ``short_horizon``: a shorter follow-up (e.g. 182
+    days) whose own waiting period every first proven reoffence in it also meets, so that
+    proven reoffending measured over it has the same truth. Returns ``(position, offence day,
+    disposal day, disposal code)`` sorted by person and dates, and ``(position, start day,
+    end day)`` of the custody spells sorted by person and start. The random draws, in this
+    order, are what :func:`simulate_reoffending` has always made: its output for a seed does
+    not change.
+    """
+    n = len(death_day)
+    f_days, w_days = days
+    alive_until = np.minimum(death_day, f_days + w_days + 10_000)
+    everyone = np.arange(n)
     rows_pos: list[np.ndarray] = []
     rows_off: list[np.ndarray] = []
     rows_disp: list[np.ndarray] = []
@@ -234,7 +309,10 @@ def simulate_reoffending(
     # first proven reoffence: offence day, disposal within the waiting period
     ev = np.flatnonzero(event)
     d1 = np.ceil(t_first[ev]).astype(np.int64)
-    disp1 = d1 + _truncated_delay(gen, f_days + w_days - d1, 40.0)
+    limit = f_days + w_days - d1
+    if short_horizon is not None:
+        limit = np.where(d1 <= short_horizon, short_horizon + w_days - d1, limit)
+    disp1 = d1 + _truncated_delay(gen, limit, 40.0)
     code1 = np.where(gen.random(len(ev)) < 0.85, _CONVICTION, _CAUTION)
     add(ev, d1, disp1, code1)
 
@@ -248,24 +326,23 @@ def simulate_reoffending(
     add(pos, day, disp, np.where(gen.random(len(pos)) < 0.85, _CONVICTION, _CAUTION))
 
     # non-proven disposals within follow-up
-    pos = np.repeat(np.arange(n), gen.poisson(0.35, n))
+    pos = np.repeat(everyone, gen.poisson(0.35, n))
     day = gen.integers(1, f_days + 1, len(pos))
     code = 2 + gen.choice(3, size=len(pos), p=[0.3, 0.3, 0.4])
     add(pos, day, day + gen.integers(0, 31, len(pos)), code)
 
     # offences in follow-up proven only after the waiting period (not proven reoffences)
-    pos = np.repeat(np.arange(n), gen.poisson(0.06, n))
+    pos = np.repeat(everyone, gen.poisson(0.06, n))
     day = gen.integers(1, f_days + 1, len(pos))
     add(pos, day, f_days + w_days + 1 + gen.integers(0, 180, len(pos)), np.array(_CONVICTION))
 
     # offences after the follow-up period
-    pos = np.repeat(np.arange(n), gen.poisson(0.4, n))
+    pos = np.repeat(everyone, gen.poisson(0.4, n))
     day = gen.integers(f_days + 1, f_days + w_days + 1, len(pos))
     add(pos, day, day + gen.integers(7, 121, len(pos)), np.array(_CONVICTION))
 
-    # the index offence (before the index custody) and a few offences on the release date
-    everyone = np.arange(n)
-    add(everyone, -served - gen.integers(20, 151, n), -served, np.array(_CONVICTION))
+    # the index offence (before the index custody) and a few offences on the index date
+    add(everyone, -served - gen.integers(*index_lag, n), -served, index_code)
     pos = np.flatnonzero(gen.random(n) < 0.01)
     add(pos, np.zeros(len(pos), np.int64), gen.integers(7, 61, len(pos)), np.array(_CONVICTION))
 
@@ -274,18 +351,20 @@ def simulate_reoffending(
     o_disp = np.concatenate(rows_disp)
     o_code = np.concatenate(rows_code)
     order = _sort_order(o_pos, o_off, o_disp)
-    o_pos, o_off, o_disp, o_code = o_pos[order], o_off[order], o_disp[order], o_code[order]
+    offences = (o_pos[order], o_off[order], o_disp[order], o_code[order])
 
-    # ---- custody spells ------------------------------------------------------------------------
-    c_pos: list[np.ndarray] = [everyone]
-    c_start: list[np.ndarray] = [-served]
-    c_end: list[np.ndarray] = [np.zeros(n, np.int64)]
+    # ---- custody spells: the index spell, sentences for reoffences, recalls -----------------
+    jailed_ever = everyone if custodial is None else np.flatnonzero(custodial)
+    c_pos: list[np.ndarray] = [jailed_ever]
+    c_start: list[np.ndarray] = [-served[jailed_ever]]
+    c_end: list[np.ndarray] = [np.zeros(len(jailed_ever), np.int64)]
     jailed = gen.random(len(ev)) < 0.4
     jailed &= code1 == _CONVICTION
     c_pos.append(ev[jailed])
     c_start.append(disp1[jailed])
     c_end.append(disp1[jailed] + gen.integers(14, 181, int(jailed.sum())))
-    recalled = np.flatnonzero(gen.random(n) < 0.08)
+    recall = gen.random(n) < 0.08  # on licence: only after a custodial index sentence
+    recalled = np.flatnonzero(recall if custodial is None else recall & custodial)
     r_start = gen.integers(1, f_days + 1, len(recalled))
     c_pos.append(recalled)
     c_start.append(r_start)
@@ -296,42 +375,50 @@ def simulate_reoffending(
     alive = cs <= alive_until[cp]
     cp, cs, ce = cp[alive], cs[alive], np.minimum(ce[alive], alive_until[cp[alive]])
     order = _sort_order(cp, cs)
-    cp, cs, ce = cp[order], cs[order], ce[order]
+    return offences, (cp[order], cs[order], ce[order])
 
-    # ---- tables --------------------------------------------------------------------------------
-    # text identifiers, gathered with Arrow takes (fast, unlike numpy unicode arrays)
-    ids = pd.array(np.char.mod("RTV%07d", np.arange(1, n + 1)), dtype="str")
-    people = pd.DataFrame(
-        {
-            "person_id": ids,
-            "index_date": _dates(index_day),
-            "group": np.where(programme, "programme", "comparison"),
-            "age": age,
-            "sex": np.where(female, "F", "M"),
-            "prior_offences": prior,
-            "sentence_length_days": sentence,
-        }
-    )
-    offences = pd.DataFrame(
-        {
-            "person_id": ids.take(o_pos),
-            "offence_date": _dates(index_day[o_pos] + o_off),
-            "disposal_date": _dates(index_day[o_pos] + o_disp),
-            "disposal": pd.array(_CODES, dtype="str").take(o_code),
-        }
-    )
-    custody = pd.DataFrame(
-        {
-            "person_id": ids.take(cp),
-            "start": _dates(index_day[cp] + cs),
-            "end": _dates(index_day[cp] + ce),
-        }
-    )
-    died = np.flatnonzero(death_day <= f_days + w_days)
-    deaths = pd.DataFrame(
-        {"person_id": ids.take(died), "date": _dates(index_day[died] + death_day[died])}
-    )
-    return {"people": people, "offences": offences, "custody": custody, "deaths": deaths}
+
+def _ids(prefix: str, n: int) -> Any:
+    """Text identifiers ``prefix0000001``…, as an Arrow-backed string array (fast takes)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    digits = pc.utf8_lpad(pc.cast(pa.array(np.arange(1, n + 1)), pa.string()), 7, "0")
+    return pd.array(pc.binary_join_element_wise(prefix, digits, ""), dtype="str")
+
+
+def _record_frames(
+    ids: Any,
+    index_day: np.ndarray,
+    offences: Records,
+    custody: Records,
+    death_day: np.ndarray,
+    last_day: int,
+) -> dict[str, pd.DataFrame]:
+    """The offences, custody and deaths tables (deaths up to ``last_day`` after the index)."""
+    o_pos, o_off, o_disp, o_code = offences
+    cp, cs, ce = custody
+    died = np.flatnonzero(death_day <= last_day)
+    return {
+        "offences": pd.DataFrame(
+            {
+                "person_id": ids.take(o_pos),
+                "offence_date": _dates(index_day[o_pos] + o_off),
+                "disposal_date": _dates(index_day[o_pos] + o_disp),
+                "disposal": pd.array(_CODES, dtype="str").take(o_code),
+            }
+        ),
+        "custody": pd.DataFrame(
+            {
+                "person_id": ids.take(cp),
+                "start": _dates(index_day[cp] + cs),
+                "end": _dates(index_day[cp] + ce),
+            }
+        ),
+        "deaths": pd.DataFrame(
+            {"person_id": ids.take(died), "date": _dates(index_day[died] + death_day[died])}
+        ),
+    }
 
 
 # --------------------------------------------------------------------------------------------
