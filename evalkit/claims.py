@@ -47,7 +47,7 @@ from evalkit.wording import fmt_number
 __all__ = ["BASELINES", "ClaimCheck", "check_claim"]
 
 KINDS = ("proportion", "count", "change")
-COUNTED = ("referred", "engaged", "completed")
+COUNTED = ("referred", "released", "engaged", "completed")
 COMPARISONS = (None, "national", "matched", "randomised", "before")
 
 BASELINES: dict[str, tuple[float, str]] = {
@@ -217,7 +217,8 @@ def check_claim(
         Follow-up over which the outcome was counted, if stated.
     counted
         Who the figure is about: ``"referred"`` (everyone offered the scheme: intention to
-        treat), ``"engaged"`` or ``"completed"``.
+        treat), ``"released"`` (everyone released, e.g. a local reoffending rate), ``"engaged"``
+        or ``"completed"``.
     comparison
         The comparison published with it: ``None``, ``"national"``, ``"before"``,
         ``"matched"`` or ``"randomised"``.
@@ -426,6 +427,7 @@ def _reading(
         "referred": "people referred",
         "engaged": "people who engaged",
         "completed": "people who completed",
+        "released": "people released",
     }[counted]
     if kind == "count":
         supports = [

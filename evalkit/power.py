@@ -546,17 +546,19 @@ def _sentence(
     if math.isnan(p1):
         return (
             f"{recruit} That is too few: even if nobody in the programme group reoffended, the "
-            f"chance of a statistically significant result ({test}) against a reoffending rate "
-            f"of {p0:.1%} would be below {power:.0%}. A longer or larger pilot is needed."
+            f"chance of a result whose {1 - alpha:.0%} interval excludes no difference ({test}) "
+            f"against a reoffending rate of {p0:.1%} would be below {power:.0%}. A longer or "
+            "larger pilot is needed."
         )
     drop = p0 - p1
     chance = f"{power:.0%}"
     return (
-        f"{recruit} The pilot has {_a(chance)} {chance} chance of showing a statistically "
-        f"significant fall ({test}) if the programme cuts the reoffending rate from {p0:.1%} "
-        f"to {p1:.1%} or lower: a fall of at least {100 * drop:.1f} percentage points, or "
-        f"{drop / p0:.0%} of the baseline rate. A smaller real effect could easily be missed, "
-        "so a non-significant result would not show that the programme does not work."
+        f"{recruit} The pilot has {_a(chance)} {chance} chance of showing a fall whose "
+        f"{1 - alpha:.0%} interval excludes no difference ({test}) if the programme cuts the "
+        f"reoffending rate from {p0:.1%} to {p1:.1%} or lower: a fall of at least "
+        f"{100 * drop:.1f} percentage points, or {drop / p0:.0%} of the baseline rate. A "
+        "smaller real effect could easily be missed, so an interval that includes no difference "
+        "would not show that the programme does not work."
     )
 
 
