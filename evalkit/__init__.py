@@ -24,7 +24,7 @@ from evalkit.errors import (
 
 # ``verdict`` is both a function and the module defining it: importing the module (as the
 # report builder does) would make ``ek.verdict`` the module, so the function is bound here,
-# once, before that can happen. evalkit.verdict imports numpy but not pandas (0.1 s).
+# once, before that can happen. evalkit.verdict imports neither numpy nor pandas.
 from evalkit.verdict import verdict
 
 if TYPE_CHECKING:  # pragma: no cover - the names as type checkers and IDEs see them

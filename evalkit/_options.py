@@ -12,8 +12,6 @@ import numbers
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-import numpy as np
-
 from evalkit.errors import InputError
 
 __all__ = [
@@ -57,8 +55,8 @@ def check_flag(value: Any, name: str) -> bool:
     """``True`` or ``False`` (numpy booleans accepted); never a truthy string such as "no"."""
     if isinstance(value, bool):
         return value
-    if isinstance(value, np.bool_):
-        return bool(value)
+    if type(value).__module__ == "numpy" and type(value).__name__ in ("bool", "bool_"):
+        return bool(value)  # numpy.bool_ (numpy is not imported here: it is slow to import)
     raise option_error(name, "must be True or False", value)
 
 

@@ -18,10 +18,9 @@ A result is a frozen dataclass (``eq=False``: results are compared by their numb
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, ClassVar
-
-import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover - pandas is imported when a table is made
     import pandas as pd
@@ -65,7 +64,7 @@ def own(value: Any) -> Any:
     everything else is returned as it is."""
     if type(value).__module__.startswith("pandas") and hasattr(value, "iloc"):
         return value.copy(deep=True)  # a DataFrame or Series
-    if isinstance(value, np.ndarray):
+    if type(value).__module__ == "numpy" and hasattr(value, "flags"):  # an ndarray
         out = value.copy()
         out.flags.writeable = False
         return out
@@ -82,9 +81,9 @@ def _short(value: Any) -> str | None:
     """A compact text for a scalar field in ``repr``; ``None`` for anything bigger."""
     if isinstance(value, bool) or value is None:
         return repr(value)
-    if isinstance(value, (int, np.integer)):
+    if isinstance(value, numbers.Integral):
         return str(int(value))
-    if isinstance(value, (float, np.floating)):
+    if isinstance(value, numbers.Real):
         x = float(value)
         return "nan" if math.isnan(x) else f"{x:.4g}"
     if isinstance(value, str):

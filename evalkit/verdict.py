@@ -67,7 +67,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover - pandas is imported when a table is made
     import pandas as pd
 
-from evalkit._inference import critical, p_two_sided
 from evalkit._options import check_choice, check_conf_level
 from evalkit._verdict_text import DESIGNS, _detail, _headline
 from evalkit.errors import InputError
@@ -173,6 +172,8 @@ class Measure:
         """The p-value given, or one derived from the interval (normal, log scale for ratios)."""
         if self.p is not None and math.isfinite(self.p):
             return float(self.p)
+        from evalkit._inference import critical, p_two_sided
+
         z = critical(self.conf_level)
         if self.kind == "ratio":
             est, lo, hi = math.log(self.estimate), math.log(self.lower), math.log(self.upper)

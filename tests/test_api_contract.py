@@ -468,3 +468,18 @@ def test_public_names_survive_every_submodule_being_imported() -> None:
         value = getattr(ek, name)
         if name in NO_FRAME or name in CALLS or name in TRANSFORMS:
             assert inspect.isfunction(value), f"ek.{name} is {type(value).__name__}"
+
+
+def test_import_evalkit_loads_no_numerical_library() -> None:
+    """``import evalkit`` stays fast (the command line starts at once): numpy, pandas, scipy
+    and statsmodels load when a function needs them (measure with ``python -X importtime``)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, evalkit; "
+        "print(sorted(m for m in ('numpy', 'pandas', 'scipy', 'statsmodels', 'matplotlib') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout
