@@ -219,10 +219,8 @@ rp.show(
     rp.claim(
         CLAIM,
         source=SOURCE,
-        note=f"It is a count of {CLAIM_COUNT} successes, with no denominator, no comparison "
-        "group and no reoffending outcome. This report asks what the count can show, what "
-        "reoffending would be expected for similar people, what the scheme costs per person "
-        "and per outcome, and what evaluation would show an effect on reoffending.",
+        note=f"A count of {CLAIM_COUNT} successes: no denominator, no comparison group, no "
+        "reoffending outcome.",
     ),
     rp.headline(verdict, synthetic=cfg.synthetic),
 )

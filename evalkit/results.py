@@ -64,7 +64,7 @@ def own(value: Any) -> Any:
     everything else is returned as it is."""
     if type(value).__module__.startswith("pandas") and hasattr(value, "iloc"):
         return value.copy(deep=True)  # a DataFrame or Series
-    if type(value).__module__ == "numpy" and hasattr(value, "flags"):  # an ndarray
+    if type(value).__module__ == "numpy" and type(value).__name__ == "ndarray":
         out = value.copy()
         out.flags.writeable = False
         return out
