@@ -990,3 +990,202 @@ def test_random_order_is_reproducible_with_rng(sim, scores):
     a = mt.match(sim, rng=7, **kw)
     b = mt.match(sim, rng=np.random.default_rng(7), **kw)
     assert pairs_of(a) == pairs_of(b)
+
+
+# ------------------------------------------------------------------------------------------
+# issue 12: the plain-numpy propensity fit and the fast greedy search
+# ------------------------------------------------------------------------------------------
+
+
+def logistic_problem(seed: int) -> tuple[pd.DataFrame, list[str]]:
+    """A propensity problem with covariates in very different units and a categorical one."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(60, 3000))
+    df = pd.DataFrame(
+        {
+            "age": rng.normal(35, 10, n).round(),
+            "income": rng.lognormal(10, 1, n),
+            "flag": rng.binomial(1, 0.3, n),
+            "score": rng.normal(0, 1, n),
+            "area": rng.choice(["n", "s", "e", "w"], n),
+        }
+    )
+    lin = -1 + 0.03 * (df.age - 35) + 0.5 * df.flag + 0.8 * df.score + 1e-5 * (df.income - 2e4)
+    df["z"] = rng.binomial(1, 1 / (1 + np.exp(-lin)))
+    return df, ["age", "income", "flag", "score", "area"]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_propensity_fit_equals_statsmodels_glm(seed):
+    import statsmodels.api as sm
+
+    from evalkit._design import design_matrix
+
+    df, covs = logistic_problem(seed)
+    ps = mt.propensity_score(df, group="z", treated=1, covariates=covs)
+    X = design_matrix(df, covs, intercept=True).X
+    fit = sm.GLM(df["z"].to_numpy(float), X, family=sm.families.Binomial()).fit(
+        tol=1e-13, maxiter=100
+    )
+    np.testing.assert_allclose(ps.coefficients["estimate"], fit.params, rtol=1e-10, atol=0)
+    np.testing.assert_allclose(ps.scores, fit.fittedvalues, rtol=1e-10, atol=0)
+    np.testing.assert_allclose(ps.linear_predictor, X @ fit.params, rtol=1e-9, atol=1e-12)
+    assert ps.deviance == pytest.approx(fit.deviance, rel=1e-12)
+    assert ps.null_deviance == pytest.approx(fit.null_deviance, rel=1e-12)
+    # (XᵀWX)⁻¹ with the weights of the last iteration in both, but statsmodels' absolute
+    # deviance tolerance stops at another iteration than R's relative rule: ~1e-8 apart
+    np.testing.assert_allclose(ps.coefficients["se"], fit.bse, rtol=1e-6)
+
+
+def test_propensity_fit_follows_r_glm_iterations(sim):
+    # R's starting values, Fisher scoring and convergence rule (epsilon 1e-14, as the R
+    # script's glm.control) give R's last iteration: coefficients and the SEs from its weights
+    # agree with glm to rounding, far inside the 1e-6 of test_propensity_score_against_R
+    ps = mt.propensity_score(sim, group="treated", treated=1, covariates=COVS)
+    ref = read("matching_ps_coef.csv").set_index("term")
+    np.testing.assert_allclose(ps.coefficients["estimate"], ref["estimate"], rtol=1e-11)
+    np.testing.assert_allclose(ps.coefficients["se"], ref["se"], rtol=1e-11)
+    fit = read("matching_ps_fit.csv").iloc[0]
+    assert ps.deviance == pytest.approx(fit["deviance"], rel=1e-13)
+
+
+def test_propensity_design_reused_from_the_balance_design(sim):
+    # match() and weight() build the design once; the model is the same as propensity_score's
+    num = ["age", "female", "prior_offences", "risk_score", "employed"]
+    for covs in (num, COVS):
+        ps = mt.propensity_score(sim, **ARM, covariates=covs)
+        for res in (mt.match(sim, **ARM, covariates=covs), mt.weight(sim, **ARM, covariates=covs)):
+            pd.testing.assert_frame_equal(res.propensity.coefficients, ps.coefficients)
+            pd.testing.assert_series_equal(res.propensity.scores, ps.scores)
+
+
+@pytest.mark.parametrize("noise", [1e-1, 1e-3, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-11, 0.0])
+@pytest.mark.parametrize("scale", [1.0, 1e4])
+def test_rank_screen_decides_as_check_rank(noise, scale):
+    # the XᵀX screen only skips check_rank's QR when the design is clearly of full rank: on
+    # nearly collinear designs the outcome and the message are check_rank's
+    from evalkit._design import check_rank, design_matrix
+    from evalkit.matching._logistic import check_full_rank, cross_product
+
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({"a": rng.normal(size=500), "b": rng.normal(size=500) * scale})
+    df["c"] = (df["a"] + df["b"] / scale) * scale + noise * rng.normal(size=500)
+    d = design_matrix(df, ["a", "b", "c"], intercept=True)
+
+    def outcome(fn, *args):
+        try:
+            fn(*args)
+        except InputError as err:
+            return str(err)
+        return None
+
+    want = outcome(check_rank, d.X, d.names, "propensity model")
+    got = outcome(check_full_rank, d.X, d.names, "propensity model", cross_product(d.X))
+    assert got == want
+    if noise == 0.0:
+        assert want is not None and "collinear" in want
+
+
+def test_rank_screen_keeps_the_short_design_error():
+    from evalkit.matching._logistic import check_full_rank, cross_product
+
+    X = np.ones((2, 3))
+    with pytest.raises(DesignError, match="has 3 terms but only 2 rows"):
+        check_full_rank(X, ["a", "b", "c"], "propensity model", cross_product(X))
+
+
+def test_separation_warns_once_without_numpy_warnings():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=200)
+    df = pd.DataFrame({"z": (x > 0).astype(int), "x": x, "w": rng.normal(size=200)})
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        ps = mt.propensity_score(df, group="z", treated=1, covariates=["x", "w"])
+    assert [w.category for w in rec] == [StatisticalWarning]
+    assert "numerically 0 or 1" in str(rec[0].message)
+    assert ps.deviance < 1e-8 and np.isfinite(ps.coefficients.to_numpy()).all()
+
+
+def reference_greedy(d, z, cells, ratio, caliper, focal, replace):
+    """MatchIt's nn_matchC, one focal unit at a time over the whole pool (numpy per unit):
+    {focal row: [pool rows in round order]} (nearest first with replacement)."""
+    pool = np.flatnonzero(z == 0)
+    free = np.ones(len(pool), dtype=bool)
+    out = {int(t): [] for t in focal}
+    for r in range(ratio if not replace else 1):
+        for t in focal:
+            t = int(t)
+            if len(out[t]) < r:  # no match in an earlier round: none now
+                continue
+            dist = np.abs(d[pool] - d[t])
+            ok = (cells[pool] == cells[t]) & (dist <= caliper) & (free | replace)
+            if replace:
+                cand = np.flatnonzero(ok)
+                out[t] = [int(pool[i]) for i in cand[np.lexsort((pool[cand], dist[cand]))][:ratio]]
+                continue
+            if not ok.any():
+                continue
+            best = np.flatnonzero(ok & (dist == dist[ok].min()))[0]  # ties: earliest row
+            out[t].append(int(pool[best]))
+            free[best] = False
+    return out
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_fast_greedy_equals_the_reference_greedy_on_larger_problems(seed):
+    # a few thousand rows with many tied scores and programme people crowded at the top, so
+    # that most first choices are taken by an earlier unit and the pointer search does the
+    # work; every option combination, pairs compared in round order
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(500, 2500))
+    z = (rng.random(n) < rng.uniform(0.15, 0.6)).astype(int)
+    z[:2] = [1, 0]
+    d = np.where(z == 1, rng.beta(4, 2, n), rng.beta(2, 4, n))
+    d = np.round(d, int(rng.integers(1, 4)))  # 10 to 1000 distinct values: ties everywhere
+    cells = rng.integers(0, int(rng.integers(1, 4)), n)
+    ratio = int(rng.integers(1, 4))
+    replace = seed % 4 == 3
+    caliper = [None, 0.01, 0.05][seed % 3]
+    order = ["largest", "smallest", "random", "data"][seed % 4]
+    df = frame(z, d, cell=cells)
+    kw = dict(
+        ratio=ratio,
+        replace=replace,
+        caliper=caliper,
+        std_caliper=False,
+        order=order,
+        rng=seed,
+        exact="cell" if cells.max() > 0 else None,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatisticalWarning)
+        m = mt.match(df, **ARM, covariates=["x"], distance="d", **kw)
+    focal = np.flatnonzero(z == 1)
+    if order == "largest":
+        focal = focal[np.lexsort((focal, -d[focal]))]
+    elif order == "smallest":
+        focal = focal[np.lexsort((focal, d[focal]))]
+    elif order == "random":
+        focal = np.random.default_rng(seed).permutation(focal)
+    cal = np.inf if caliper is None else caliper
+    want = reference_greedy(d, z, cells, ratio, cal, focal, replace)
+    got = {int(t): [] for t in focal}
+    for t, c in zip(m.pairs["treated"], m.pairs["control"], strict=True):
+        got[int(t)].append(int(c))  # pairs are in (set, match_number) order
+    assert got == want
+    assert set(m.unmatched.index) == {t for t, v in want.items() if len(v) < ratio}
+
+
+def test_propensity_fit_that_does_not_converge_is_a_convergence_error(monkeypatch):
+    import functools
+    import sys
+
+    from evalkit.errors import ConvergenceError
+    from evalkit.matching._logistic import fit_logistic
+
+    propensity = sys.modules["evalkit.matching.propensity"]
+    monkeypatch.setattr(propensity, "fit_logistic", functools.partial(fit_logistic, maxiter=2))
+    df, covs = logistic_problem(0)
+    with pytest.raises(ConvergenceError, match="did not converge in 100 iterations"):
+        mt.propensity_score(df, group="z", treated=1, covariates=covs)
+    assert not fit_logistic(np.c_[np.ones(len(df)), df["score"]], df["z"], maxiter=2).converged

@@ -15,10 +15,11 @@ programme arm as ``treated=`` (default ``"programme"``, so ``Cohort.data`` flows
 Modules
 -------
 :mod:`~evalkit.matching.propensity`
-    :func:`propensity_score`: logistic regression of the arm on covariates (statsmodels GLM).
+    :func:`propensity_score`: logistic regression of the arm on covariates (IRLS in plain
+    numpy, as R's ``glm.fit``: ``evalkit/matching/_logistic.py``).
 :mod:`~evalkit.matching.greedy`
     The greedy nearest-neighbour search (MatchIt's classic algorithm, without a distance
-    matrix).
+    matrix: vectorised first choices, confirmed in one pass, union–find searches after that).
 :mod:`~evalkit.matching.match`
     :func:`match`: 1:k greedy matching, with or without replacement, calipers and exact
     matching cells; reproduces MatchIt's classic greedy algorithm exactly.

@@ -31,11 +31,12 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from evalkit._design import design_matrix
+from evalkit._design import Design, design_matrix
 from evalkit._options import check_choice
 from evalkit._palette import GREY, OKABE_ITO
 from evalkit.errors import DesignError, InputError
 from evalkit.matching._inputs import Arms, arms, row_values
+from evalkit.matching.greedy import _stable_argsort
 from evalkit.results import Result, own
 from evalkit.schema import row_ids
 
@@ -111,69 +112,85 @@ def _pooled_sd_proportional(X: np.ndarray, z: np.ndarray, binary: np.ndarray) ->
 
 
 def _ecdf_stats(
-    X: np.ndarray, z: np.ndarray, w: np.ndarray, binary: np.ndarray, mdiff: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and maximum distance between the weighted eCDFs of the two groups.
+    X: np.ndarray,
+    z: np.ndarray,
+    weightings: Sequence[np.ndarray],
+    binary: np.ndarray,
+    mdiffs: Sequence[np.ndarray],
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Mean and maximum distance between the weighted eCDFs of the two groups, for each of
+    ``weightings`` (with ``mdiffs`` its differences in means).
 
     As MatchIt's ``qqsum(standardize = TRUE)``: weights are normalised within each group, the
     difference of the cumulative sums is taken at each distinct value of the covariate over the
     whole sample (units with zero weight included), and its absolute value is averaged and
-    maximised. For binary columns both statistics are the absolute difference in means.
+    maximised. For binary columns both statistics are the absolute difference in means. Each
+    column is sorted once for all the weightings.
     """
-    mean = np.abs(mdiff).astype(float)
-    mx = np.abs(mdiff).astype(float)
-    s1 = w[z == 1].sum()
-    s0 = w[z == 0].sum()
-    signed = np.where(z == 1, w / s1, -w / s0)
+    out = [(np.abs(m).astype(float), np.abs(m).astype(float)) for m in mdiffs]
+    signed = []
+    for w in weightings:
+        s1 = w[z == 1].sum()
+        s0 = w[z == 0].sum()
+        signed.append(np.where(z == 1, w / s1, -w / s0))
     for j in range(X.shape[1]):
         if binary[j]:
             continue
         x = X[:, j]
-        order = np.argsort(x, kind="stable")
+        order = _stable_argsort(x)
         xs = x[order]
-        cs = np.abs(np.cumsum(signed[order]))
         last = np.ones(len(xs), dtype=bool)
         last[:-1] = xs[1:] != xs[:-1]
-        e = cs[last]
-        mean[j] = e.mean()
-        mx[j] = e.max()
-    return mean, mx
+        for (mean, mx), sw in zip(out, signed, strict=True):
+            e = np.abs(np.cumsum(sw[order]))[last]
+            mean[j] = e.mean()
+            mx[j] = e.max()
+    return out
+
+
+@dataclass(frozen=True)
+class _Arms:
+    """The rows of each arm, split once for every statistic."""
+
+    X1: np.ndarray
+    X0: np.ndarray
+    t1: np.ndarray
+    t0: np.ndarray
+
+    @classmethod
+    def of(cls, X: np.ndarray, z: np.ndarray) -> _Arms:
+        t1, t0 = z == 1, z == 0
+        return cls(X[t1], X[t0], t1, t0)
 
 
 def _balance_stats(
-    X: np.ndarray, z: np.ndarray, w: np.ndarray, sd_denom: np.ndarray, binary: np.ndarray
+    arms: _Arms, w: np.ndarray, sd_denom: np.ndarray, binary: np.ndarray
 ) -> dict[str, np.ndarray]:
-    t1 = z == 1
-    t0 = z == 0
-    m1 = _wmean(X[t1], w[t1])
-    m0 = _wmean(X[t0], w[t0])
+    """Means, SMDs and variance ratios with weights ``w`` (eCDF statistics come separately)."""
+    t1, t0 = arms.t1, arms.t0
+    m1 = _wmean(arms.X1, w[t1])
+    m0 = _wmean(arms.X0, w[t0])
     mdiff = m1 - m0
     too_small = (np.count_nonzero(w[t1]) < 2) and (np.count_nonzero(w[t0]) < 2)
     with np.errstate(invalid="ignore", divide="ignore"):
         smd = mdiff / sd_denom
-        vr = _wvar(X[t1], w[t1], binary) / _wvar(X[t0], w[t0], binary)
+        vr = _wvar(arms.X1, w[t1], binary) / _wvar(arms.X0, w[t0], binary)
     vr = np.where(binary, np.nan, vr)
-    ecdf_mean, ecdf_max = _ecdf_stats(X, z, w, binary, mdiff)
     if too_small:
         smd = np.full_like(smd, np.nan)
         vr = np.full_like(vr, np.nan)
-    return {
-        "mean_treated": m1,
-        "mean_control": m0,
-        "smd": smd,
-        "vr": vr,
-        "ecdf_mean": ecdf_mean,
-        "ecdf_max": ecdf_max,
-    }
+    return {"mean_treated": m1, "mean_control": m0, "smd": smd, "vr": vr}
 
 
-def _sd_denominator(X: np.ndarray, z: np.ndarray, binary: np.ndarray, estimand: str) -> np.ndarray:
+def _sd_denominator(
+    arms: _Arms, X: np.ndarray, z: np.ndarray, binary: np.ndarray, estimand: str
+) -> np.ndarray:
     """Standardisation SD from the *unadjusted* sample (MatchIt/cobalt): treated SD for the ATT,
     control SD for the ATC, sqrt of the mean of the two group variances for the ATE. Binary
     variables use p(1-p). If that SD is 0 or undefined, MatchIt's pooled SD is used instead."""
     ones = np.ones(len(z))
-    v1 = _wvar(X[z == 1], ones[z == 1], binary)
-    v0 = _wvar(X[z == 0], ones[z == 0], binary)
+    v1 = _wvar(arms.X1, ones[arms.t1], binary)
+    v0 = _wvar(arms.X0, ones[arms.t0], binary)
     if estimand == "ATT":
         var = v1
     elif estimand == "ATC":
@@ -192,13 +209,23 @@ def _balance_table(
     X: np.ndarray, names: Sequence[str], z: np.ndarray, weights: np.ndarray | None, estimand: str
 ) -> pd.DataFrame:
     binary = np.all((X == 0) | (X == 1), axis=0)
-    sd = _sd_denominator(X, z, binary, estimand)
-    before = _balance_stats(X, z, np.ones(len(z)), sd, binary)
+    arms = _Arms.of(X, z)
+    sd = _sd_denominator(arms, X, z, binary, estimand)
+    weightings = [np.ones(len(z))]
+    if weights is not None:
+        weightings.append(np.asarray(weights, dtype=float))
+    stats = [_balance_stats(arms, w, sd, binary) for w in weightings]
+    ecdf = _ecdf_stats(
+        X, z, weightings, binary, [s["mean_treated"] - s["mean_control"] for s in stats]
+    )
+    for s, (mean, mx) in zip(stats, ecdf, strict=True):
+        s["ecdf_mean"], s["ecdf_max"] = mean, mx
+    before = stats[0]
     if weights is None:
         nan = np.full(X.shape[1], np.nan)
         after = {k: nan for k in before}
     else:
-        after = _balance_stats(X, z, np.asarray(weights, dtype=float), sd, binary)
+        after = stats[1]
     columns: dict[str, Any] = {"type": np.where(binary, "binary", "continuous")}
     for name in BALANCE_COLUMNS[1:]:
         stat, _, when = name.rpartition("_")
@@ -361,8 +388,22 @@ class Covariates:
 
     @classmethod
     def of(cls, a: Arms, columns: Sequence[str]) -> Covariates:
-        design = design_matrix(a.df, list(columns), all_levels=True)
-        return cls(own(design.X), tuple(design.names), own(a.z), a.group, a.treated, a.control)
+        return cls.from_design(a, cls.design(a, columns))
+
+    @staticmethod
+    def design(a: Arms, columns: Sequence[str]) -> Design:
+        """The balance design of ``columns`` (every level of a categorical column) after an
+        ``(Intercept)`` column: when the covariates are numeric, its leading columns are the
+        propensity model's design (:func:`~evalkit.matching.propensity.propensity_design`)."""
+        return design_matrix(a.df, list(columns), all_levels=True, intercept=True)
+
+    @classmethod
+    def from_design(cls, a: Arms, design: Design) -> Covariates:
+        """Keep the columns of ``design`` after the intercept. The matrix was made for this
+        result alone, so it is made read-only rather than copied."""
+        X = design.X[:, 1:]
+        X.flags.writeable = False
+        return cls(X, tuple(design.names[1:]), own(a.z), a.group, a.treated, a.control)
 
     def balance(
         self, distance: np.ndarray, weights: np.ndarray, estimand: str, adjustment: str

@@ -1,5 +1,7 @@
 """The propensity score: a logistic regression of the programme arm on the covariates.
 
+The model is fitted by plain-numpy IRLS, as R's ``glm.fit`` (``evalkit/matching/_logistic.py``).
+
 References
 ----------
 Rosenbaum PR, Rubin DB (1983). The central role of the propensity score in observational studies
@@ -20,11 +22,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evalkit._design import check_rank, design_matrix
+from evalkit._design import INTERCEPT, Design, design_matrix
 from evalkit._inference import p_two_sided, safe_ratio
 from evalkit._options import check_choice
 from evalkit.errors import ConvergenceError, StatisticalWarning
 from evalkit.matching._inputs import Arms, arms
+from evalkit.matching._logistic import MAXITER, check_full_rank, cross_product, fit_logistic
 from evalkit.results import Result, own
 
 __all__ = ["LINKS", "PropensityScore", "propensity_score"]
@@ -143,9 +146,14 @@ def propensity_score(
 
     Notes
     -----
-    The model is ``glm(treated ~ covariates, family = binomial)`` in R; coefficients and
-    standard errors agree with R to about 1e-8 relative (IRLS is run to a deviance tolerance of
-    1e-12). The propensity score balances the covariates *in the model* only: it says nothing
+    The model is ``glm(treated ~ covariates, family = binomial)`` in R, fitted the way
+    ``glm.fit`` fits it — iteratively reweighted least squares (Fisher scoring) from R's
+    starting values, stopped by R's rule |D − D_old| / (|D| + 0.1) < 1e-14 on the deviance D —
+    in plain numpy (Cholesky solves of XᵀWX accumulated over row blocks; see
+    ``evalkit/matching/_logistic.py``). Coefficients agree with R's ``glm`` and statsmodels'
+    ``GLM`` to about 1e-12 relative; standard errors come from (XᵀWX)⁻¹ with the weights of the
+    last iteration, as ``summary.glm``. ``ConvergenceError`` after 100 iterations. The
+    propensity score balances the covariates *in the model* only: it says nothing
     about unmeasured confounders (Rosenbaum & Rubin 1983). Check balance after matching or
     weighting (:func:`~evalkit.balance`) rather than the model's fit statistics.
 
@@ -171,31 +179,56 @@ def propensity_score(
     return fit_propensity(a, reference=reference, link=link, stacklevel=3)
 
 
-def fit_propensity(
-    a: Arms, *, reference: Mapping[str, Any] | None, link: str, stacklevel: int
-) -> PropensityScore:
-    """The logistic fit behind :func:`propensity_score`, on already checked arms."""
-    import statsmodels.api as sm
-    from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
+def propensity_design(
+    a: Arms, reference: Mapping[str, Any] | None, balance: Design | None = None
+) -> Design:
+    """The propensity model's design: ``(Intercept)`` and the covariates, categorical ones as
+    treatment-contrast indicators.
 
-    design = design_matrix(a.df, a.covariates, reference=reference, intercept=True)
+    ``balance`` is the caller's balance design of the same rows (``(Intercept)``, then every
+    level of a categorical column, then possibly further columns). If every covariate is
+    numeric and no reference level is asked for, the model's design is its leading columns —
+    a view with the numbers :func:`~evalkit._design.design_matrix` would give, without
+    checking and converting the data a second time.
+    """
+    covs = list(a.covariates)
+    if (
+        balance is not None
+        and not reference
+        and balance.names[: len(covs) + 1] == [INTERCEPT, *covs]
+        and all(balance.terms.get(c) == [c] for c in covs)
+    ):
+        X = balance.X[:, : len(covs) + 1]
+        return Design(X, [INTERCEPT, *covs], {c: [c] for c in covs}, {})
+    return design_matrix(a.df, covs, reference=reference, intercept=True)
+
+
+def fit_propensity(
+    a: Arms,
+    *,
+    reference: Mapping[str, Any] | None,
+    link: str,
+    stacklevel: int,
+    balance: Design | None = None,
+) -> PropensityScore:
+    """The logistic fit behind :func:`propensity_score`, on already checked arms.
+
+    ``balance``: the caller's balance design of the same rows, reused when it holds the
+    model's columns (see :func:`propensity_design`).
+    """
+    design = propensity_design(a, reference, balance)
     X, names = design.X, design.names
-    check_rank(X, names, "propensity model")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", PerfectSeparationWarning)
-        model = sm.GLM(a.z.astype(float), X, family=sm.families.Binomial())
-        fit = model.fit(tol=1e-12, maxiter=100)
-    separated = any(issubclass(w.category, PerfectSeparationWarning) for w in caught)
+    xtx = cross_product(X)
+    check_full_rank(X, names, "propensity model", xtx)
+    fit = fit_logistic(X, a.z.astype(float), xtx=xtx)
     if not fit.converged:
         raise ConvergenceError(
-            "the propensity-score model did not converge in 100 iterations; check for "
+            f"the propensity-score model did not converge in {MAXITER} iterations; check for "
             "covariates that (nearly) perfectly predict the programme arm"
         )
-    params = np.asarray(fit.params, dtype=float)
-    eta = X @ params
-    mu = np.asarray(fit.fittedvalues, dtype=float)
+    params, eta, mu = fit.params, fit.eta, fit.mu
     eps = 10 * np.finfo(float).eps
-    if separated or np.any((mu < eps) | (mu > 1 - eps)):
+    if fit.separated or np.any((mu < eps) | (mu > 1 - eps)):
         warnings.warn(
             "propensity model: fitted probabilities numerically 0 or 1 occurred (perfect or "
             "quasi-perfect separation); weights from these scores are extreme and the matched "
@@ -203,22 +236,21 @@ def fit_propensity(
             StatisticalWarning,
             stacklevel=stacklevel,
         )
-    se = np.asarray(fit.bse, dtype=float)
+    se = np.sqrt(np.diag(fit.vcov))
     statistic = safe_ratio(params, se)
     coefficients = pd.DataFrame(
         {"estimate": params, "se": se, "statistic": statistic, "p": p_two_sided(statistic)},
         index=pd.Index(names, name="term"),
     )
-    history = getattr(fit, "fit_history", {}) or {}
     n_treated = int(a.z.sum())
     return PropensityScore(
         scores=pd.Series(mu, index=a.df.index, name="propensity_score"),
         linear_predictor=pd.Series(eta, index=a.df.index, name="linear_predictor"),
         coefficients=coefficients,
         link=link,
-        deviance=float(fit.deviance),
-        null_deviance=float(fit.null_deviance),
-        n_iter=int(history.get("iteration", 0)),
+        deviance=fit.deviance,
+        null_deviance=fit.null_deviance,
+        n_iter=fit.n_iter,
         n_treated=n_treated,
         n_control=len(a.z) - n_treated,
         group=a.group,

@@ -188,8 +188,9 @@ def weight(
             "is already a column of the data; weight() adds 'weight' to the weighted data, "
             "so rename it first",
         )
-    covs = Covariates.of(a, a.covariates)
-    ps = fit_propensity(a, reference=reference, link=link, stacklevel=3)
+    design = Covariates.design(a, a.covariates)
+    covs = Covariates.from_design(a, design)
+    ps = fit_propensity(a, reference=reference, link=link, stacklevel=3, balance=design)
     z = a.z
     p = ps.scores.to_numpy()
     if estimand == "ATT":
