@@ -16,6 +16,7 @@ treatment contrasts).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,19 +24,38 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evalkit.errors import DesignError, InputError, shown
-from evalkit.schema import check_covariates, check_no_missing, check_numeric, row_ids
+from evalkit.errors import DesignError, InputError, SmallCountWarning, shown
+from evalkit.schema import (
+    MIN_SCALE,
+    SMALL_RULE,
+    check_covariates,
+    check_magnitude,
+    check_no_missing,
+    check_numeric,
+    row_ids,
+    small_groups,
+)
 
 __all__ = [
+    "COVARIATE_RANGE",
     "INTERCEPT",
     "Design",
     "design_matrix",
     "is_categorical",
     "levels_of",
     "two_groups",
+    "warn_sparse_levels",
 ]
 
 INTERCEPT = "(Intercept)"
+
+#: The range of a numeric covariate's largest absolute value. A model's terms are combined in
+#: one linear predictor and one information matrix: a covariate in the billions beside a 0/1
+#: indicator spans more than twenty orders of magnitude in X'X, past what float64 (16 digits)
+#: and the rank checks can resolve, so a fit would report a false collinearity or stop short
+#: of the maximum. Rescaling changes nothing but the units of a coefficient: give income in
+#: thousands, a duration in days rather than nanoseconds.
+COVARIATE_RANGE = (MIN_SCALE, 1e10)
 
 
 def is_categorical(s: pd.Series) -> bool:
@@ -138,7 +158,9 @@ def design_matrix(
 
     Numbers stored as text and missing values are refused with the column and rows named; a
     categorical covariate with one level cannot be estimated and is refused unless
-    ``all_levels``.
+    ``all_levels``. A numeric covariate whose largest absolute value is outside
+    :data:`COVARIATE_RANGE` (1e-10 to 1e10; a column of zeros aside) is refused with the
+    rescaling that would bring it in.
     """
     reference = dict(reference or {})
     unknown = sorted(set(reference) - set(covariates))
@@ -146,7 +168,7 @@ def design_matrix(
         raise InputError(
             "reference", f"names columns that are not covariates: {unknown}", argument=True
         )
-    check_covariates(df, covariates, table=table)
+    check_covariates(df, covariates, table=table, id_col=id_col)
     n = len(df)
     blocks: list[np.ndarray] = [np.ones(n)] if intercept else []
     names: list[str] = [INTERCEPT] if intercept else []
@@ -180,7 +202,10 @@ def design_matrix(
                     f"gives a reference level for '{col}', which is not categorical",
                     argument=True,
                 )
-            blocks.append(check_numeric(df, col, table=table, id_col=id_col))
+            values = check_numeric(df, col, table=table, id_col=id_col)
+            low, high = COVARIATE_RANGE
+            check_magnitude(df, col, values, largest=high, smallest=low, table=table, id_col=id_col)
+            blocks.append(values)
             names.append(col)
             terms[col] = [col]
     X = np.empty((n, len(blocks)), order="F")
@@ -279,4 +304,46 @@ def check_rank(X: np.ndarray, names: Sequence[str], what: str) -> None:
             dependent[0],
             f"is constant or a linear combination of the other terms (collinear), so the {what} "
             f"cannot estimate it; remove it (collinear terms: {dependent})",
+        )
+
+
+def warn_sparse_levels(
+    design: Design, event: np.ndarray, *, what: str, stacklevel: int = 3
+) -> None:
+    """Warn (:class:`~evalkit.errors.SmallCountWarning`) about sparse levels of a model's
+    categorical and 0/1 covariates.
+
+    Each level of a categorical covariate (the reference level included) and each value of a
+    0/1 (or boolean) covariate is a group of people; one with fewer than
+    :data:`~evalkit.schema.MIN_GROUP_PEOPLE` people or
+    :data:`~evalkit.schema.MIN_GROUP_EVENTS` events (``event`` > 0) makes the Wald interval
+    and p-value of its coefficient unreliable, and a level with no events has an infinite
+    coefficient (monotone likelihood). ``what`` names the model in the message.
+    """
+    index = {name: j for j, name in enumerate(design.names)}
+    found: list[str] = []
+    for col, term_names in design.terms.items():
+        cols = [index[t] for t in term_names]
+        labels: list[Any]
+        if col in design.levels:
+            labels = design.levels[col]
+            block = design.X[:, cols]
+            if len(cols) == len(labels):  # every level has an indicator (all_levels)
+                codes = np.argmax(block, axis=1)
+            else:  # the reference level is the rows with no indicator set
+                codes = np.rint(block @ np.arange(1, len(cols) + 1)).astype(np.intp)
+        else:
+            x = design.X[:, cols[0]]
+            if not np.all((x == 0) | (x == 1)) or x.min() == x.max():
+                continue  # not 0/1, or constant (refused by the model's own checks)
+            labels = [0, 1]
+            codes = x.astype(np.intp)
+        found += small_groups(codes, event, labels, what=f"level of '{col}'")
+    if found:
+        shown_ = "; ".join(found[:5]) + (f"; and {len(found) - 5} more" if len(found) > 5 else "")
+        warnings.warn(
+            f"{what}: sparse covariate levels ({shown_}); {SMALL_RULE}. A level with no events "
+            "has an infinite coefficient. Pool levels or drop the covariate",
+            SmallCountWarning,
+            stacklevel=stacklevel,
         )

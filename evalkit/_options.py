@@ -101,8 +101,8 @@ def check_int(
 def check_choice(value: T, name: str, choices: Sequence[Any]) -> T:
     """One of ``choices``; the error lists the valid values."""
     try:
-        ok = value in choices
-    except TypeError:  # unhashable or incomparable values
+        ok = bool(value in choices)
+    except (TypeError, ValueError):  # unhashable, incomparable, or an array (ambiguous ==)
         ok = False
     if not ok:
         valid = ", ".join(repr(c) for c in choices)

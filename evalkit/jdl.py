@@ -48,7 +48,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from evalkit._design import two_groups
+from evalkit._design import COVARIATE_RANGE, two_groups
 from evalkit._inference import DiffOfMeans, critical, diff_of_means_cr1, p_two_sided
 from evalkit._options import check_choice, check_conf_level
 from evalkit.errors import DesignError, InputError
@@ -57,6 +57,7 @@ from evalkit.results import Result
 from evalkit.schema import (
     check_event,
     check_frame,
+    check_magnitude,
     check_numeric,
     check_unique,
     require_columns,
@@ -527,6 +528,9 @@ def jdl_outcomes(
             raise InputError(
                 time, "must not be negative for a reoffender", row_ids(df, bad, id_col)
             )
+        check_magnitude(
+            df, time, np.where(reo_rows, tv, 0.0), smallest=COVARIATE_RANGE[0], id_col=id_col
+        )
         t = tv
 
     prog = is_prog & use

@@ -686,6 +686,7 @@ def test_kaplan_meier_refuses_duplicate_ids_with_id_col():
     sv.kaplan_meier(d, time="t", event="e")  # without id_col rows are just rows
 
 
+@pytest.mark.filterwarnings("ignore::evalkit.errors.SmallCountWarning")
 def test_logrank_refuses_duplicate_ids_with_id_col():
     d = _with_repeated_person()
     with pytest.raises(InputError, match=r"column 'person'.*must be unique") as err:
@@ -862,6 +863,7 @@ def test_single_cause_cif_is_one_minus_km_with_the_same_ij_se(data):
     np.testing.assert_allclose(cif["se"], km["se"], rtol=1e-8, atol=1e-12)
 
 
+@pytest.mark.filterwarnings("ignore::evalkit.errors.SmallCountWarning")
 @settings(max_examples=20, deadline=None)
 @given(
     data=st.lists(

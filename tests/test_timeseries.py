@@ -777,6 +777,7 @@ def _four_cells(draw):
     return frame
 
 
+@pytest.mark.filterwarnings("ignore::evalkit.errors.StatisticalWarning")
 @settings(max_examples=50, deadline=None)
 @given(_four_cells())
 def test_did_closed_forms_hold_for_any_data(frame):

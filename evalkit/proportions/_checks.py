@@ -6,6 +6,7 @@ the positions of the offending elements.
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 import numpy as np
@@ -13,6 +14,7 @@ import numpy as np
 from evalkit._inference import critical
 from evalkit._options import check_choice, check_conf_level
 from evalkit.errors import InputError
+from evalkit.schema import MAX_MAGNITUDE
 
 #: Valid ``method`` values of each function; the first is the default.
 PROPORTION_METHODS: dict[str, tuple[str, ...]] = {
@@ -24,11 +26,16 @@ PROPORTION_METHODS: dict[str, tuple[str, ...]] = {
 
 
 def _counts(value: Any, name: str) -> np.ndarray:
-    """A whole, finite, non-negative count (scalar or array) as float64."""
+    """A whole, finite, non-negative count (scalar or array) as float64, at most
+    :data:`~evalkit.schema.MAX_MAGNITUDE` (beyond it float64 holds no exact whole numbers)."""
     try:
         arr = np.asarray(value)
     except Exception as exc:  # pragma: no cover - numpy accepts nearly anything
         raise InputError(name, f"must be a number or an array of numbers ({exc})") from exc
+    if arr.dtype == object and all(
+        isinstance(v, numbers.Real) and not isinstance(v, bool | np.bool_) for v in arr.flat
+    ):  # Python integers too large for int64 (10**20): numbers all the same
+        arr = arr.astype(float)
     if arr.dtype == bool or not (
         np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
     ):
@@ -42,6 +49,7 @@ def _counts(value: Any, name: str) -> np.ndarray:
         (~np.isfinite(arr), "must be finite"),
         (arr < 0, "must not be negative"),
         (arr != np.round(arr), "must be a whole number"),
+        (arr > MAX_MAGNITUDE, f"must be at most {MAX_MAGNITUDE:.0e} (a count of people)"),
     ):
         bad = np.asarray(bad)
         if bad.any():

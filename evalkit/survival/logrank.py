@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from evalkit.errors import DesignError
+from evalkit.errors import DesignError, SmallCountWarning, _plain
 from evalkit.results import TestResult
-from evalkit.schema import check_has_events
+from evalkit.schema import MIN_GROUP_EVENTS, MIN_GROUP_PEOPLE, SMALL_RULE, check_has_events
 from evalkit.survival._common import group_column, prepare, run_starts, suffix_sum, table_html
 
 __all__ = ["LogRankResult", "logrank"]
@@ -100,6 +101,16 @@ def logrank(
     InputError
         Invalid time/event/group/strata values, or no events at all.
 
+    Warns
+    -----
+    SmallCountWarning
+        A group has fewer than 10 people or 5 events
+        (:data:`~evalkit.schema.MIN_GROUP_PEOPLE`, :data:`~evalkit.schema.MIN_GROUP_EVENTS`),
+        or fails the Mantel–Fleiss criterion: its expected events, summed over event times,
+        are within 5 of the fewest or the most it could have had given the numbers at risk.
+        The chi-squared approximation of the statistic, and so the p-value, is then unreliable
+        (one person in a group can give p < 0.01 by chance); a permutation test is safer.
+
     Notes
     -----
     At each distinct event time t_j with d_j events among n_j at risk (n_gj in group g),
@@ -112,6 +123,14 @@ def logrank(
     weights are not offered: R's ``survdiff`` has none. For an observational comparison the
     test answers "do the curves differ", not "what did the scheme cause".
 
+    **Small groups.** The log-rank statistic is the Mantel–Haenszel statistic of the 2 × k
+    tables (event or not, by group) at the event times, so the minimum-size rule of that
+    statistic's chi-squared approximation applies (Mantel & Fleiss 1980): for each group,
+    Σ_j E_gj must be at least 5 above Σ_j max(0, d_j − (n_j − n_gj)) and at least 5 below
+    Σ_j min(d_j, n_gj), the fewest and the most events the group could have had at the
+    observed event times. The simpler rule of at least 10 people and 5 events per group
+    (Cochran 1954) is checked as well; either failing gives a warning, not an error.
+
     References
     ----------
     Mantel, N. (1966). Evaluation of survival data and two new rank order statistics arising in
@@ -119,6 +138,14 @@ def logrank(
 
     Peto, R. and Peto, J. (1972). Asymptotically efficient rank invariant test procedures.
     *Journal of the Royal Statistical Society A* 135(2), 185–207. doi:10.2307/2344317
+
+    Mantel, N. and Fleiss, J.L. (1980). Minimum expected cell size requirements for the
+    Mantel–Haenszel one-degree-of-freedom chi-square test and a related rapid procedure.
+    *American Journal of Epidemiology* 112(1), 129–134.
+    doi:10.1093/oxfordjournals.aje.a112982
+
+    Cochran, W.G. (1954). Some methods for strengthening the common χ² tests. *Biometrics*
+    10(4), 417–451. doi:10.2307/3001616
 
     Examples
     --------
@@ -146,6 +173,8 @@ def logrank(
     n_strata = len(prep.bounds) - 1
     observed = np.zeros(k)
     expected = np.zeros(k)
+    fewest = np.zeros(k)  # Mantel–Fleiss bounds: fewest and most events each group could have
+    most = np.zeros(k)
     cov = np.zeros((k, k))
     for _, sl in prep.blocks():
         tt, ee, gg = prep.time[sl], prep.event[sl], prep.group_code[sl]
@@ -161,6 +190,8 @@ def logrank(
         use = d_j > 0
         risk, n_j, d_j = risk[use], n_j[use], d_j[use]
         observed += dead[use].sum(axis=0)
+        fewest += np.maximum(d_j[:, None] - (n_j[:, None] - risk), 0.0).sum(axis=0)
+        most += np.minimum(d_j[:, None], risk).sum(axis=0)
         p = risk / n_j[:, None]
         expected += (p * d_j[:, None]).sum(axis=0)
         multi = n_j > 1
@@ -188,6 +219,7 @@ def logrank(
 
     p_value = float(chi2.sf(chisq, dof)) if dof > 0 else float("nan")
     n_per = np.bincount(prep.group_code, minlength=k)
+    _warn_small(prep.group_code, prep.event, groups, expected, fewest, most)
     table = pd.DataFrame(
         {
             "group": group_column(groups, [1] * k),
@@ -207,4 +239,36 @@ def logrank(
         table=table,
         vcov=cov,
         n_strata=n_strata,
+    )
+
+
+def _warn_small(
+    codes: np.ndarray,
+    event: np.ndarray,
+    groups: list,
+    expected: np.ndarray,
+    fewest: np.ndarray,
+    most: np.ndarray,
+) -> None:
+    """SmallCountWarning for small groups and for the Mantel–Fleiss criterion (see logrank)."""
+    k = len(groups)
+    people = np.bincount(codes, minlength=k)
+    events = np.bincount(codes, weights=(event > 0).astype(float), minlength=k)
+    room = np.minimum(expected - fewest, most - expected)
+    small = (people < MIN_GROUP_PEOPLE) | (events < MIN_GROUP_EVENTS)
+    small |= (expected > 0) & (room < MIN_GROUP_EVENTS)
+    if not small.any():
+        return
+    found = "; ".join(
+        f"group {_plain(groups[i])!r}: {int(people[i])} "
+        f"{'person' if people[i] == 1 else 'people'}, {int(events[i])} observed and "
+        f"{expected[i]:.3g} expected events"
+        for i in np.flatnonzero(small)[:6]
+    )
+    warnings.warn(
+        f"log-rank test with small groups ({found}): {SMALL_RULE}, as it is when a group's "
+        f"expected events are within {MIN_GROUP_EVENTS} of the fewest or the most it could "
+        "have had; the p-value may be far from exact (consider a permutation test)",
+        SmallCountWarning,
+        stacklevel=3,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,7 +13,7 @@ import pandas as pd
 from evalkit._design import two_groups
 from evalkit._inference import critical, wald
 from evalkit._options import check_conf_level, check_number
-from evalkit.errors import InputError, _plain
+from evalkit.errors import InputError, StatisticalWarning, _plain
 from evalkit.results import Result
 from evalkit.survival._common import group_column, prepare, run_starts, suffix_sum
 
@@ -298,6 +299,12 @@ def rmst_difference(
         Invalid data or ``tau``; ``group`` without the label ``treated`` or with more than two
         labels; ``tau`` beyond an arm's follow-up (see :func:`rmst`).
 
+    Warns
+    -----
+    StatisticalWarning
+        Neither arm's RMST has any sampling variability up to ``tau`` (e.g. no events before
+        it): the standard error is 0 and the statistic and p-value are NaN.
+
     Notes
     -----
     The arms are independent samples (e.g. randomised arms or separate cohorts), so the
@@ -335,6 +342,13 @@ def rmst_difference(
     lower, upper, stat, p = wald(diff, se, conf_level)
     if not se > 0:  # no variability: no test
         stat = p = np.asarray(math.nan)
+        warnings.warn(
+            f"neither arm's RMST varies up to tau = {arms['tau'].iloc[0]:g} (no events before "
+            "tau, or none with anyone left at risk): the standard error is 0, so there is no "
+            "test (statistic and p are NaN)",
+            StatisticalWarning,
+            stacklevel=2,
+        )
     return RMSTDifferenceResult(
         estimate=diff,
         se=se,

@@ -12,12 +12,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evalkit._design import check_rank
+from evalkit._design import COVARIATE_RANGE, check_rank
 from evalkit.errors import ConvergenceError, DesignError, InputError
-from evalkit.schema import check_no_missing, check_numeric, row_ids
+from evalkit.schema import check_magnitude, check_no_missing, check_numeric, row_ids
 
 __all__ = [
     "GLM_MAXITER",
+    "check_arm_clusters",
     "check_full_rank",
     "check_post",
     "check_switch_once",
@@ -152,7 +153,10 @@ def time_index(df: pd.DataFrame, column: str) -> tuple[np.ndarray, bool, pd.Seri
             f"{s.dtype}; convert text dates with pandas.to_datetime first",
             table="data",
         )
-    return check_numeric(df, column), False, s
+    values = check_numeric(df, column)
+    # a linear trend in time multiplies the values: they must not vanish in float64
+    check_magnitude(df, column, values, smallest=COVARIATE_RANGE[0])
+    return values, False, s
 
 
 def check_switch_once(
@@ -173,3 +177,25 @@ def check_switch_once(
         "must switch once from 0 to 1 in time order (0 before the interruption, 1 from it "
         f"on), but these rows have 0 at or after the first 1 (at time {first})",
     )
+
+
+def check_arm_clusters(
+    clusters: np.ndarray, g: np.ndarray, cluster: str, labels: tuple[Any, Any]
+) -> None:
+    """Refuse an arm that is one cluster of its own: its cluster-robust SE would be 0.
+
+    With clusters nested in the arms, the residuals of an arm's only cluster sum to zero
+    (the arm's own coefficients absorb them), so the sandwich has no information about the
+    arm's variability and reports a standard error of 0 — and p = 0.
+    """
+    arms_of = np.zeros((int(clusters.max()) + 1, 2), dtype=bool)
+    arms_of[clusters, g] = True
+    for arm in (1, 0):
+        own = np.flatnonzero(arms_of[:, arm])
+        if len(own) == 1 and not arms_of[own[0], 1 - arm]:
+            raise DesignError(
+                f"the {'programme' if arm else 'comparison'} arm ({labels[arm]!r}) is a single "
+                f"cluster of '{cluster}': cluster-robust standard errors need several clusters "
+                "in each arm (with one, its standard error comes out as 0 and p as 0); cluster "
+                "at a lower level (e.g. the person or the area) or drop cluster="
+            )

@@ -20,13 +20,14 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from evalkit._design import INTERCEPT, design_matrix, two_groups
+from evalkit._design import COVARIATE_RANGE, INTERCEPT, design_matrix, two_groups
 from evalkit._inference import sandwich, wald
 from evalkit._options import check_choice, check_columns, check_conf_level, option_error
 from evalkit.errors import DesignError, InputError, StatisticalWarning
 from evalkit.results import Estimate, Result, TestResult
 from evalkit.schema import (
     check_frame,
+    check_magnitude,
     check_no_missing,
     check_numeric,
     check_positive,
@@ -122,6 +123,7 @@ class _CellFit:
     vcov: np.ndarray
     n: int
     k: int
+    exact: bool  # the model reproduces the outcome to rounding: no residual variation
 
 
 def _cell_fit(
@@ -178,6 +180,9 @@ def _cell_fit(
         rate = np.exp(X @ beta)[cell]
         mu_row = rate * expo if expo is not None else rate
     r = y - mu_row
+    # residuals within rounding of the outcome's spread: an exact fit, whose sandwich is
+    # rounding noise (R's summary.lm warns "essentially perfect fit")
+    exact = bool(np.max(np.abs(r)) <= 1e-9 * max(float(np.ptp(y)), float(np.max(np.abs(y)))))
     if clusters is not None:
         r_c = np.bincount(cell, weights=r, minlength=n_cells)
         cl_of_cell = clusters[first]
@@ -189,7 +194,7 @@ def _cell_fit(
     else:
         q_c = np.bincount(cell, weights=r * r, minlength=n_cells)
         vcov = sandwich(bread, X.T @ (X * q_c[:, None]), n_obs=n, n_params=k)
-    return _CellFit(beta=beta, vcov=vcov, n=n, k=k)
+    return _CellFit(beta=beta, vcov=vcov, n=n, k=k, exact=exact)
 
 
 def _time_dummies(codes: np.ndarray, levels: Sequence[Any]) -> np.ndarray:
@@ -286,7 +291,16 @@ def did(
         given with ``gaussian``; ``post`` not switching once in time; numbers stored as text
         in a covariate; a collinear design (the message names the term); invalid options.
     DesignError
-        A group × period cell with no rows, or fewer than two clusters.
+        A group × period cell with no rows, fewer than two clusters, or an arm that is a
+        single cluster of its own (its cluster-robust standard error would be 0).
+
+    Warns
+    -----
+    StatisticalWarning
+        Fewer than 20 clusters, or a model that reproduces the outcome exactly, e.g. an
+        outcome constant within every group × period cell (the standard errors are then 0
+        and the tests undefined, as R's ``summary.lm`` warns of an "essentially perfect
+        fit").
 
     Notes
     -----
@@ -370,6 +384,7 @@ def did(
     require_columns(data, [outcome, group, post, time, cluster, exposure, *covs])
 
     y = check_numeric(data, outcome)
+    check_magnitude(data, outcome, y, smallest=COVARIATE_RANGE[0])
     if family == "poisson":
         _common.refuse(data, outcome, y < 0, "must not be negative for family 'poisson'")
     z, treated_label, control_label = two_groups(data, group, treated)
@@ -384,7 +399,7 @@ def did(
         _common.check_switch_once(data, post, p, t, shown)
 
     cells = _two_by_two(y, g, p, expo, family, outcome, control_label, treated_label)
-    clusters, n_clusters = _clusters(data, cluster)
+    clusters, n_clusters = _clusters(data, cluster, g, (control_label, treated_label))
 
     t_levels: np.ndarray = np.empty(0)
     t_code = np.zeros(len(data), dtype=np.int64)
@@ -417,6 +432,14 @@ def did(
         names,
         of_column,
     )
+    if fit.exact:
+        warnings.warn(
+            f"the difference-in-differences model reproduces '{outcome}' exactly (no residual "
+            "variation): the standard errors are 0 and the intervals and tests are not "
+            "meaningful",
+            StatisticalWarning,
+            stacklevel=2,
+        )
     if n_clusters is not None:
         df_inf: float = float(n_clusters - 1)
     elif family == "gaussian":
@@ -425,9 +448,23 @@ def did(
         df_inf = math.inf
     beta = fit.beta
     se = np.sqrt(np.clip(np.diag(fit.vcov), 0.0, None))  # rounding can make a 0 slightly negative
-    lo, hi, stat, pval = wald(beta, se, level, df_inf)
-
     keep = [i for i, nm in enumerate(names) if nm not in (INTERCEPT, *time_names)]
+    # An SE at rounding level (a term the rows determine exactly: e.g. one unit per arm whose
+    # before-period counts coincide) is no SE: report no test rather than p = 0.
+    unit = 1.0 if family == "poisson" else max(float(np.std(y)), float(np.max(np.abs(y))) * 1e-8)
+    degenerate = se <= 1e-7 * np.maximum(np.abs(beta), unit)
+    se = np.where(degenerate, 0.0, se)
+    lo, hi, stat, pval = wald(beta, se, level, df_inf)
+    stat, pval = np.where(degenerate, np.nan, stat), np.where(degenerate, np.nan, pval)
+    no_test = [names[i] for i in keep if degenerate[i]]
+    if no_test and not fit.exact:
+        warnings.warn(
+            f"the standard error of {', '.join(repr(t) for t in no_test)} is 0: the rows "
+            "determine it exactly (too few rows per group × period cell for a robust "
+            "standard error), so it has no test (statistic and p are NaN)",
+            StatisticalWarning,
+            stacklevel=2,
+        )
     columns: dict[str, Any] = {
         "estimate": beta[keep],
         "se": se[keep],
@@ -528,8 +565,15 @@ def _two_by_two(
     )
 
 
-def _clusters(data: pd.DataFrame, cluster: str | None) -> tuple[np.ndarray | None, int | None]:
-    """Cluster codes 0..G-1 and G, or ``(None, None)``; warns with fewer than FEW_CLUSTERS."""
+def _clusters(
+    data: pd.DataFrame, cluster: str | None, g: np.ndarray, labels: tuple[Any, Any]
+) -> tuple[np.ndarray | None, int | None]:
+    """Cluster codes 0..G-1 and G, or ``(None, None)``; warns with fewer than FEW_CLUSTERS.
+
+    ``g`` is the 0/1 arm of each row and ``labels`` the (comparison, programme) labels: an
+    arm that is a single cluster of its own is refused
+    (:func:`evalkit.timeseries._common.check_arm_clusters`).
+    """
     if cluster is None:
         return None, None
     check_no_missing(data, cluster)
@@ -540,6 +584,7 @@ def _clusters(data: pd.DataFrame, cluster: str | None) -> tuple[np.ndarray | Non
             f"column '{cluster}' has {n_groups} cluster; cluster-robust standard errors "
             "need at least 2 (and many more to be reliable)"
         )
+    _common.check_arm_clusters(codes, g, cluster, labels)
     if n_groups < FEW_CLUSTERS:
         warnings.warn(
             f"only {n_groups} clusters in '{cluster}': cluster-robust standard errors are "
@@ -611,7 +656,12 @@ def _pretrend_test(
         return None
     b = fit.beta[2 : 2 + q]
     V = fit.vcov[2 : 2 + q, 2 : 2 + q]
-    w = float(b @ np.linalg.solve(V, b))
+    if fit.exact:  # e.g. an outcome constant before the interruption: nothing to test against
+        return None
+    try:
+        w = float(b @ np.linalg.solve(V, b))
+    except np.linalg.LinAlgError:  # a singular covariance of the tested terms: no test
+        return None
     label = "linear differential pre-trend" if kind == "linear" else "event-study leads"
     if cl is not None:
         df2 = float(cl.max())  # clusters - 1

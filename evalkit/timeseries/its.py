@@ -631,7 +631,7 @@ def its(
         n_pre=n_pre,
         n_post=n_post,
         time_unit="month" if months else "time unit",
-        interruption=own(shown_sorted[int(np.argmax(p == 1))]),
+        interruption=_scalar(shown_sorted[int(np.argmax(p == 1))]),
         hac_lags=hac_lags,
         harmonics=harmonics,
         period=period,
@@ -641,6 +641,12 @@ def its(
         deviance=float(res.deviance),
         df_resid=int(n - k),
     )
+
+
+def _scalar(value: Any) -> Any:
+    """A time point to keep on the result: numpy scalars as Python numbers (``own`` copies
+    arrays and frames, and a numpy scalar is neither), anything else via ``own``."""
+    return value.item() if isinstance(value, np.generic) else own(value)
 
 
 def _check_its_options(
