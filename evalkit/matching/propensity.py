@@ -148,8 +148,8 @@ def propensity_score(
     -----
     The model is ``glm(treated ~ covariates, family = binomial)`` in R, fitted the way
     ``glm.fit`` fits it — iteratively reweighted least squares (Fisher scoring) from R's
-    starting values, stopped by R's rule |D − D_old| / (|D| + 0.1) < 1e-14 on the deviance D —
-    in plain numpy (Cholesky solves of XᵀWX accumulated over row blocks; see
+    starting values, stopped by R's rule ``abs(D - D_old) / (abs(D) + 0.1) < 1e-14`` on the
+    deviance D — in plain numpy (Cholesky solves of XᵀWX accumulated over row blocks; see
     ``evalkit/matching/_logistic.py``). Coefficients agree with R's ``glm`` and statsmodels'
     ``GLM`` to about 1e-12 relative; standard errors come from (XᵀWX)⁻¹ with the weights of the
     last iteration, as ``summary.glm``. ``ConvergenceError`` after 100 iterations. The
