@@ -21,6 +21,7 @@ proportions. Stat. Med. 17, 873–890 (the unadjusted difference).
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -89,13 +90,22 @@ class CohortComparison(Result):
 def _fit_logistic(y: np.ndarray, X: np.ndarray, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Maximum-likelihood logistic regression (IRLS, as R's ``glm(family = binomial)``)."""
     import statsmodels.api as sm
+    from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
-    model = sm.GLM(y, X, family=sm.families.Binomial())
-    res = model.fit(tol=1e-12, maxiter=100)
-    if not res.converged or not np.all(np.isfinite(res.params)):
+    # Separation shows as fitted probabilities of 0 or 1 (refused below with a DesignError that
+    # says what to do), so statsmodels' own PerfectSeparationWarning and the overflow warnings
+    # of the diverging iterations would only repeat it in words a reader cannot act on.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        warnings.simplefilter("ignore", PerfectSeparationWarning)
+        model = sm.GLM(y, X, family=sm.families.Binomial())
+        res = model.fit(tol=1e-12, maxiter=100)
+        fitted = np.asarray(res.fittedvalues, dtype=float)  # computed on first access
+    edge = np.minimum(fitted, 1.0 - fitted)
+    separated = not np.all(np.isfinite(edge)) or bool(np.any(edge < 1e-8))
+    if not separated and (not res.converged or not np.all(np.isfinite(res.params))):
         raise ConvergenceError("the baseline reoffending model did not converge")
-    fitted = res.fittedvalues
-    if np.any(fitted < 1e-8) or np.any(fitted > 1 - 1e-8):
+    if separated:
         raise DesignError(
             "the baseline reoffending model separates reoffenders from non-reoffenders "
             "(fitted probabilities of 0 or 1): remove or group the covariate that does it"
@@ -198,6 +208,12 @@ def compare_cohorts(
     X0, y0 = design.X[on_before], y[on_before]
     X1, y1 = design.X[on_after], y[on_after]
     check_rank(X0, design.names, "baseline reoffending model")
+    if y0.min() == y0.max():
+        raise DesignError(
+            f"{'everyone' if y0[0] else 'no one'} in the {before!r} cohort has {outcome}="
+            f"{int(y0[0])}, so a model of reoffending cannot be fitted on it: the expected rate "
+            "for the later cohort is not estimable (compare the observed rates only)"
+        )
     beta, V = _fit_logistic(y0, X0, design.names)
 
     level = conf_level

@@ -310,7 +310,8 @@ def landmark(
     True
     """
     df = check_frame(df)
-    require_columns(df, [time, event, engaged_at])
+    covs = check_columns(covariates, "covariates")
+    require_columns(df, [time, event, engaged_at, *covs])
     ids = id_col if id_col is not None and id_col in df else None
     L = check_number(landmark_day, "landmark_day", minimum=0.0, strict=True)
     t = check_time(df, time, id_col=ids)
@@ -318,7 +319,6 @@ def landmark(
     day = _engaged_day(df, engaged_at, ids)
     at_risk = t > L
     engaged = at_risk & (day <= L)
-    covs = check_columns(covariates, "covariates")
     data = df.loc[at_risk, covs].reset_index(drop=True)
     data["time_from_landmark"] = t[at_risk] - L
     data["event"] = e[at_risk]

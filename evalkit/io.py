@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -184,14 +184,20 @@ def read_table(
     """
     if table is not None and table not in TABLES:
         valid = ", ".join(repr(t) for t in TABLES)
-        raise InputError("table", f"got {table!r}; valid values are {valid} or None")
+        raise InputError("table", f"got {table!r}; valid values are {valid} or None", argument=True)
     name = table or "data"
     mapping = _check_mapping(columns)
     formats = _check_formats(date_format)
     if not isinstance(dayfirst, bool):
-        raise InputError("dayfirst", f"must be true or false, got {dayfirst!r}")
+        raise InputError("dayfirst", f"must be true or false, got {dayfirst!r}", argument=True)
     extra_na = _check_na(na_values)
 
+    if not isinstance(source, pd.DataFrame | str | os.PathLike):
+        raise InputError(
+            "source",
+            f"must be a file path or a pandas DataFrame; got {type(source).__name__}",
+            argument=True,
+        )
     if isinstance(source, pd.DataFrame):
         df = source.copy()
         df.columns = [str(c).strip() for c in df.columns]
@@ -333,14 +339,19 @@ def _check_mapping(columns: Any) -> dict[str, str]:
         raise InputError(
             "columns",
             f"must map headers to names, e.g. {{'Person ID': 'person_id'}}; got {columns!r}",
+            argument=True,
         )
     bad = [(k, v) for k, v in columns.items() if not isinstance(k, str) or not isinstance(v, str)]
     if bad:
-        raise InputError("columns", f"headers and names must be text; got {bad[0]!r}")
+        raise InputError(
+            "columns", f"headers and names must be text; got {bad[0]!r}", argument=True
+        )
     targets = list(columns.values())
     twice = sorted({t for t in targets if targets.count(t) > 1})
     if twice:
-        raise InputError("columns", f"maps two headers to the same name {twice[0]!r}")
+        raise InputError(
+            "columns", f"maps two headers to the same name {twice[0]!r}", argument=True
+        )
     return {k.strip(): v.strip() for k, v in columns.items()}
 
 
@@ -355,6 +366,7 @@ def _check_formats(date_format: Any) -> str | dict[str, str] | None:
         "date_format",
         "must be a format such as '%d/%m/%Y', 'ISO8601' or 'excel', or a mapping from date "
         f"columns to formats; got {date_format!r}",
+        argument=True,
     )
 
 
@@ -363,10 +375,12 @@ def _check_na(na_values: Any) -> list[str]:
         return []
     if isinstance(na_values, str):
         return [na_values]
-    values = list(na_values)
+    values = list(na_values) if isinstance(na_values, Iterable) else [na_values]
     bad = [v for v in values if not isinstance(v, str)]
     if bad:
-        raise InputError("na_values", f"must be text values such as 'NULL'; got {bad[0]!r}")
+        raise InputError(
+            "na_values", f"must be text values such as 'NULL'; got {bad[0]!r}", argument=True
+        )
     return values
 
 

@@ -81,6 +81,19 @@ def _positive(value: Any, name: str) -> np.ndarray:
     return arr
 
 
+#: Hazard ratios and allocation ratios outside this range are refused: no design has them, and
+#: their squares overflow in the sample-size formulas.
+RATIO_RANGE = (1e-6, 1e6)
+
+
+def _ratio(value: Any, name: str) -> np.ndarray:
+    """A positive ratio within :data:`RATIO_RANGE` (a hazard ratio, an allocation ratio)."""
+    arr = _positive(value, name)
+    lo, hi = RATIO_RANGE
+    _require(name, (arr >= lo) & (arr <= hi), f"must be between {lo:g} and {hi:g}", arr)
+    return arr
+
+
 def _levels(power: Any, alpha: Any) -> tuple[float, float, float]:
     """Checked power and two-sided alpha, with the critical value z_{α/2} of the test."""
     pw = check_probability(power, "power")
@@ -217,7 +230,7 @@ def n_two_proportions(
     61.0
     """
     a1, a0 = _rate(p1, "p1"), _rate(p0, "p0")
-    r = _positive(allocation, "allocation")
+    r = _ratio(allocation, "allocation")
     pw, _, z_a = _levels(power, alpha)
     continuity = check_flag(continuity, "continuity")
     scalar = all(np.ndim(v) == 0 for v in (a1, a0, r))
@@ -436,8 +449,8 @@ def events_logrank(
     (246.8, 252.0)
     """
     method = check_choice(method, "method", LOGRANK_METHODS)
-    h = _positive(hr, "hr")
-    r = _positive(allocation, "allocation")
+    h = _ratio(hr, "hr")
+    r = _ratio(allocation, "allocation")
     pw, _, z_a = _levels(power, alpha)
     scalar = np.ndim(h) == 0 and np.ndim(r) == 0
     h, r = _broadcast(hr=h, allocation=r)
@@ -629,7 +642,7 @@ def plan_pilot(
     per = _positive(participants_per_month, "participants_per_month")
     mo = _positive(months, "months")
     base = _rate(baseline_rate, "baseline_rate")
-    alloc = _positive(allocation, "allocation")
+    alloc = _ratio(allocation, "allocation")
     pw, al, _ = _levels(power, alpha)
     continuity = check_flag(continuity, "continuity")
     scalar = all(np.ndim(v) == 0 for v in (per, mo, base, alloc))

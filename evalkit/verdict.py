@@ -67,7 +67,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover - pandas is imported when a table is made
     import pandas as pd
 
-from evalkit._options import check_choice, check_conf_level
+from evalkit._options import _real, check_choice, check_conf_level, option_error
 from evalkit._verdict_text import DESIGNS, _detail, _headline
 from evalkit.errors import InputError
 from evalkit.results import Result
@@ -150,6 +150,25 @@ class Measure:
         check_choice(self.kind, "kind", ("difference", "ratio"))
         check_choice(self.good, "good", ("lower", "higher"))
         check_conf_level(self.conf_level)
+        for name in ("estimate", "lower", "upper", "p", "programme", "comparison"):
+            value = getattr(self, name)
+            optional = name not in ("estimate", "lower", "upper")
+            if not (_real(value) or (optional and value is None)):
+                raise option_error(name, "must be a number", value)
+        if self.p is not None and not (math.isnan(self.p) or 0.0 <= self.p <= 1.0):
+            raise option_error("p", "must be a probability between 0 and 1", self.p)
+        # NaN or infinite limits are allowed (an estimate that could not be made reads as
+        # 'not estimable'); finite ones must be in order, and ratios cannot be negative.
+        if self.finite:
+            slack = 1e-9 * max(1.0, abs(self.lower), abs(self.upper))  # rounding only
+            if not self.lower - slack <= self.estimate <= self.upper + slack:
+                raise option_error(
+                    "lower",
+                    "needs lower <= estimate <= upper",
+                    (self.lower, self.estimate, self.upper),
+                )
+        if self.kind == "ratio" and min(self.estimate, self.lower, self.upper) < 0:
+            raise option_error("estimate", "a ratio cannot be negative", self.estimate)
 
     @property
     def null(self) -> float:

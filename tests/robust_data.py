@@ -350,19 +350,6 @@ CALLS: dict[str, Call] = {
 # ------------------------------------------------------------------------------------------
 # running a call
 # ------------------------------------------------------------------------------------------
-def _separation_warnings_only(out: Outcome) -> bool:
-    return bool(out.foreign_warnings()) and all(
-        w.startswith(
-            (
-                "PerfectSeparationWarning",
-                "RuntimeWarning: divide by zero",
-                "RuntimeWarning: overflow encountered in exp",
-            )
-        )
-        for w in out.foreign_warnings()
-    )
-
-
 def _cox_zero_se(out: Outcome) -> bool:
     """A Cox fit (or one built on Cox) reporting an SE of exactly 0 without a warning."""
     if out.result is None or out.foreign_warnings():
@@ -375,8 +362,6 @@ def _cox_zero_se(out: Outcome) -> bool:
 #: test in ``test_robust_bugs.py`` that names the fix; the property tests let these (and only
 #: these) through until then. Remove an entry when its xfail test starts passing.
 KNOWN_OPEN: dict[str, Callable[[Outcome], bool]] = {
-    # cohort_comparison._fit_logistic: statsmodels' separation warnings escape
-    "compare_cohorts": lambda out: _separation_warnings_only(out),
     # cox engine: Newton candidates overflow (weighted fits with a diverging coefficient);
     # the square root of a negative robust variance (weighted fits on 10 people)
     "cox": lambda out: (

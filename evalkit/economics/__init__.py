@@ -28,7 +28,7 @@ from typing import Any
 import pandas as pd
 
 from evalkit._inference import critical
-from evalkit._options import check_conf_level, check_number, option_error
+from evalkit._options import check_choice, check_conf_level, check_number, option_error
 from evalkit.economics.portfolio import PortfolioTable, portfolio_table
 from evalkit.results import Estimate, Result
 
@@ -101,6 +101,23 @@ def unit_cost(offence: str | Mapping[str, float], *, inflation: float = 1.0) -> 
     return float(sum(costs[k] * s for k, s in shares.items()) * inflation)
 
 
+def _effect_numbers(effect: Any) -> tuple[float, float, float]:
+    """The estimate and interval of ``effect``, checked: finite, with lower <= estimate <= upper."""
+    if not all(hasattr(effect, a) for a in ("estimate", "lower", "upper")):
+        raise option_error(
+            "effect",
+            "must be an estimate with an interval (an evalkit.Estimate or Measure, e.g. "
+            "Estimate(-0.05, -0.12, 0.02)), not a bare number",
+            effect,
+        )
+    est, lo, hi = (
+        check_number(getattr(effect, a), f"effect.{a}") for a in ("estimate", "lower", "upper")
+    )
+    if not lo <= est <= hi:
+        raise option_error("effect", "needs lower <= estimate <= upper", (lo, est, hi))
+    return est, lo, hi
+
+
 def offences_prevented(
     effect: Any,
     *,
@@ -130,12 +147,14 @@ def offences_prevented(
             "must be a difference in proportions (a ratio needs a baseline rate: convert it "
             "to a difference first)",
         )
+    est, lo, hi = _effect_numbers(effect)
     n = check_number(participants, "participants", minimum=0.0, strict=True)
     k = check_number(offences_per_reoffender, "offences_per_reoffender", minimum=0.0)
+    good = check_choice(good, "good", ("lower", "higher"))
     scale = n * k * (-1.0 if good == "lower" else 1.0)
-    ends = sorted([effect.lower * scale, effect.upper * scale])
+    ends = sorted([lo * scale, hi * scale])
     return Estimate(
-        effect.estimate * scale,
+        est * scale,
         ends[0],
         ends[1],
         conf_level=float(getattr(effect, "conf_level", 0.95)),
