@@ -8,7 +8,7 @@ for every input row; :func:`evalkit.io.read_table` (re-exported here) reads the 
 The rules are written once, as Ibis expressions (:mod:`evalkit.cohort.rules`), and run by a
 database engine: embedded DuckDB for pandas DataFrames and parquet files, or any backend a user
 connects (Spark, Trino/Athena, Postgres, SQL Server), where the data live. A million people and
-a few million offences take about a second.
+a few million offences take seconds.
 
 Modules: :mod:`~evalkit.cohort.build` (the entry point), :mod:`~evalkit.cohort.rules` (the
 rules), :mod:`~evalkit.cohort.result` (:class:`Cohort` and the flow), and the two front ends
