@@ -29,14 +29,24 @@ so single runs varied by 2-3x: read the CPU ratios and the medians, not single f
       + data_end, at_risk='free'  oracle 2.74 (2.53)  duckdb 3.54 (3.14)  ratio 1.29 (cpu 1.24)
       ISO text dates, once        oracle 5.04 (3.07)  duckdb 5.69 (3.61)  ratio 1.13 (cpu 1.18)
       parquet via Ibis/DuckDB, once: 8.08
-    an earlier run of the same, 5 interleaved: oracle 8.07 (3.81), duckdb 6.13 (3.04): 0.76 (0.80)
-    1M extract (5.0M offences, 1.2M spells), 5 interleaved
+    a later run (load 2.7):
+      datetime columns            oracle 3.78 (3.41)  duckdb 4.26 (4.06)  ratio 1.13 (cpu 1.19)
+      + data_end, at_risk='free'  oracle 4.53 (3.72)  duckdb 4.94 (4.42)  ratio 1.09 (cpu 1.19)
+      ISO text dates, once        oracle 2.44 (2.24)  duckdb 4.33 (4.08)  ratio 1.78 (cpu 1.82)
+      parquet via Ibis/DuckDB, once: 7.75
+    an earlier run, datetime columns: oracle 8.07 (3.81), duckdb 6.13 (3.04): 0.76 (cpu 0.80)
+    1M extract (5.0M offences, 1.2M spells), 5 interleaved, three runs
       oracle 5.26 (3.38)  duckdb 5.97 (3.63)  ratio 1.14 (cpu 1.07)
-      an earlier run:     oracle 6.11 (2.78)  duckdb 6.71 (4.15)  ratio 1.10 (cpu 1.49)
+      oracle 6.43 (5.52)  duckdb 4.09 (3.95)  ratio 0.64 (cpu 0.72)
+      oracle 6.11 (2.78)  duckdb 6.71 (4.15)  ratio 1.10 (cpu 1.49)
 
-So the target (within 1.3x of the pandas path) is met in some runs and missed in others: the
-DuckDB path costs about 1.1-1.5x the pandas path's CPU. Where one run on the extract goes (CPU
-seconds of each part measured alone, 3 runs; DuckDB's figures with its 2 threads)::
+So the target (within 1.3x of the pandas path) is met by the median of the runs (1M simulated,
+datetime columns: 0.76, 1.13, 1.69, median 1.13, CPU 1.19; extract: 0.64, 1.10, 1.14, median
+1.10, CPU 1.07), but not in every run: the DuckDB path costs 0.7-1.5x the pandas path's CPU.
+(The 1.1 s of the issue was measured on an idle machine; nothing here was idle.)
+
+Where one run on the extract goes (CPU seconds of each part measured alone, 3 runs; DuckDB's
+figures with its 2 threads)::
 
     pandas checks: person_id unique (Arrow factorize)      0.16 per table (people, deaths)
     disposal codes known / proven (isin, 5M strings)       0.09 x 2
