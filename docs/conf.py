@@ -78,6 +78,8 @@ nitpicky = True
 nitpick_ignore_regex = [
     # other projects' types named in signatures and docstrings
     ("py:class", r"(pandas|pd|numpy|np|matplotlib|scipy|statsmodels|pyarrow)(\..+)?"),
+    # Ibis's (the cohort takes Ibis tables and backends)
+    ("py:class", r"ibis(\..+)?"),
     # the Python standard library's, also as bare names where an annotation stays a string
     ("py:(class|mod|func|obj)", r"(collections\.abc|typing|os|pathlib|datetime|importlib)(\..+)?"),
     ("py:class", r"Any|Sequence|Mapping|Iterable|Iterator|Callable|Literal"),

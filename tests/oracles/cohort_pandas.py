@@ -1,9 +1,11 @@
-"""Proven-reoffending cohorts: from person and offence tables to one row per person.
+"""Oracle: the vectorised pandas/numpy implementation of the proven-reoffending rules.
 
-:func:`proven_reoffending` turns a table of people (one index event each: a release from custody,
-a caution or a non-custodial sentence) and a table of offences into the Ministry of Justice's
-proven-reoffending outcomes, one row per person, together with an exclusion *flow* that accounts
-for every input row; :func:`evalkit.io.read_table` (re-exported here) reads the files.
+This was ``evalkit/cohort.py`` until issue 12 moved the rules into Ibis expressions run by a
+database engine (``evalkit/cohort/rules.py``). It is kept, unchanged in its rules, as an
+independent oracle: ``tests/test_cohort_engines.py`` checks that the engines (embedded DuckDB
+from pandas, DuckDB tables, Spark) give exactly this cohort and flow, beside the per-person,
+per-day loop in ``tests/test_cohort.py``, and ``benchmarks/bench_cohort.py`` times it against
+them. It returns evalkit's own :class:`~evalkit.cohort.Cohort`.
 
 Everything is vectorised (``pandas.factorize``, ``numpy.bincount``, sorted-array
 interval merging): a million people and a few million offences take seconds.
@@ -12,14 +14,14 @@ interval merging): a million people and a few million offences take seconds.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from evalkit._ids import _check_same_id_kind, _id_kind, _positions, _unknown_people
+from evalkit._ids import _check_same_id_kind, _id_kind, _unknown_people
 from evalkit._options import check_choice
+from evalkit.cohort import Cohort
 from evalkit.errors import InputError
 from evalkit.io import REQUIRED_COLUMNS, read_table
 from evalkit.schema import (
@@ -30,7 +32,7 @@ from evalkit.schema import (
     row_ids,
 )
 
-__all__ = ["Cohort", "proven_reoffending", "read_table"]
+__all__ = ["proven_reoffending", "read_table"]
 
 OUTCOME_COLUMNS = ("time", "event", "reoffended", "n_reoffences", "days_in_custody")
 """Columns :func:`proven_reoffending` adds to the people table."""
@@ -40,112 +42,6 @@ FLOW_COLUMNS = ("table", "step", "reason", "n_removed", "n_remaining")
 AT_RISK_CHOICES = ("calendar", "free")
 
 _NS_PER_DAY = 86_400_000_000_000
-
-
-# --------------------------------------------------------------------------------------------
-# Result
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, eq=False)
-class Cohort:
-    """A proven-reoffending cohort: one row per person plus the exclusion flow.
-
-    Attributes
-    ----------
-    data
-        One row per person kept in the cohort, in the order of the people table. Columns:
-        ``person_id``; ``group``; every other column of the people table, unchanged
-        (``index_date`` as dates floored to the day), to be used as covariates; ``time``
-        (int, days from the index date to the offence date of the first proven reoffence, or
-        to censoring at ``follow_up_days`` or at death; with ``at_risk="free"`` days at
-        liberty instead);
-        ``event`` (int, 1 if a proven reoffence ends ``time``, else 0); ``reoffended`` (bool,
-        the MoJ binary measure, ``event == 1``); ``n_reoffences`` (int, number of proven
-        reoffences, the MoJ frequency measure); ``days_in_custody`` (int, days of the follow-up
-        period spent in custody).
-    flow
-        Every input row accounted for. Columns ``table`` ("people", "offences", "custody",
-        "deaths"), ``step`` (a short code), ``reason`` (plain language), ``n_removed`` and
-        ``n_remaining``. Each table starts with an ``input`` row (its row count) and ends with
-        a row giving what is kept (``cohort``, ``proven``, ``overlaps_follow_up``,
-        ``within_follow_up``), so that input − Σ removed = kept for every table.
-    follow_up_days, waiting_days
-        Length of the follow-up and of the further waiting period for disposals, in days.
-    data_end
-        Date the extract was taken (``None`` if not given).
-    at_risk
-        ``"calendar"`` (time counts calendar days) or ``"free"`` (custody days removed).
-    proven_disposals, other_disposals
-        Disposal codes that prove a reoffence, and the recognised codes that do not.
-    """
-
-    data: pd.DataFrame
-    flow: pd.DataFrame
-    follow_up_days: int
-    waiting_days: int
-    data_end: pd.Timestamp | None
-    at_risk: str
-    proven_disposals: tuple[str, ...]
-    other_disposals: tuple[str, ...]
-
-    def to_frame(self) -> pd.DataFrame:
-        """The person-level table (a copy of :attr:`data`)."""
-        return self.data.copy()
-
-    def summary(self) -> pd.DataFrame:
-        """Headline measures by group.
-
-        Returns
-        -------
-        pandas.DataFrame
-            Columns ``group``, ``people``, ``reoffenders``, ``rate`` (proportion with a proven
-            reoffence), ``reoffences`` (total), ``per_reoffender`` (reoffences per reoffender,
-            NaN when there are none) and ``days_in_custody`` (mean per person).
-        """
-        g = self.data.groupby("group", sort=True, observed=True)
-        out = pd.DataFrame(
-            {
-                "people": g.size(),
-                "reoffenders": g["event"].sum(),
-                "reoffences": g["n_reoffences"].sum(),
-                "days_in_custody": g["days_in_custody"].mean(),
-            }
-        )
-        out["rate"] = out["reoffenders"] / out["people"]
-        out["per_reoffender"] = out["reoffences"] / out["reoffenders"].where(out["reoffenders"] > 0)
-        out = out.rename_axis("group").reset_index()
-        return out[
-            [
-                "group",
-                "people",
-                "reoffenders",
-                "rate",
-                "reoffences",
-                "per_reoffender",
-                "days_in_custody",
-            ]
-        ]
-
-    def _repr_html_(self) -> str:
-        end = "none" if self.data_end is None else self.data_end.date().isoformat()
-        head = (
-            f"<p>Proven-reoffending cohort: {len(self.data)} people; follow-up "
-            f"{self.follow_up_days} days, waiting period {self.waiting_days} days, "
-            f"data end {end}, time at risk: {self.at_risk}.</p>"
-        )
-        return (
-            head
-            + self.summary().to_html(index=False)
-            + "<p>Exclusion flow</p>"
-            + self.flow.to_html(index=False)
-        )
-
-    def __repr__(self) -> str:
-        return (
-            f"Cohort(people={len(self.data)}, follow_up_days={self.follow_up_days}, "
-            f"waiting_days={self.waiting_days}, at_risk={self.at_risk!r})"
-        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -548,6 +444,20 @@ def proven_reoffending(
         proven_disposals=proven_codes,
         other_disposals=other_codes,
     )
+
+
+def _positions(ids: pd.Series, other: pd.Series) -> np.ndarray:
+    """Row position in ``ids`` (unique) of each value of ``other``; −1 where it is absent.
+
+    One ``pandas.factorize`` of both columns together: with Arrow-backed text identifiers
+    this avoids converting millions of strings to Python objects.
+    """
+    if len(other) == 0:
+        return np.empty(0, dtype=np.intp)
+    codes, uniques = pd.factorize(pd.concat([ids, other], ignore_index=True))
+    lookup = np.full(len(uniques), -1, dtype=np.intp)
+    lookup[codes[: len(ids)]] = np.arange(len(ids))
+    return lookup[codes[len(ids) :]]
 
 
 _UNKNOWN = "person_id not in the people table"

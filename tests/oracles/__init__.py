@@ -1,0 +1,1 @@
+"""Independent implementations the engines are checked against (not part of evalkit)."""
