@@ -398,7 +398,7 @@ def _build(people, offences, **options):
     return data.sort_values("person_id", key=lambda s: s.astype(str)).reset_index(drop=True)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(small_extract(), st.randoms(use_true_random=False))
 def test_cohort_is_the_same_however_the_extract_is_written(ex, rnd):
     people, offences = ex
