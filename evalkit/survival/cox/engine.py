@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evalkit._design import design_matrix
+from evalkit._design import design_matrix, warn_sparse_levels
 from evalkit._inference import wald
 from evalkit._options import (
     check_choice,
@@ -119,7 +119,10 @@ def _newton(des: SortedData, names: list[str], max_iter: int, eps: float) -> _Fi
     newbeta = beta + step
     halving = 0
     for it in range(1, max_iter + 1):
-        cand = _parts(des, newbeta)
+        # a step too far (a diverging coefficient) can overflow exp(η): a non-finite candidate
+        # is halved back below, so numpy's overflow warnings carry no information
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            cand = _parts(des, newbeta)
         finite = (
             np.isfinite(cand.loglik) and np.isfinite(cand.U).all() and np.isfinite(cand.imat).all()
         )
@@ -138,12 +141,44 @@ def _newton(des: SortedData, names: list[str], max_iter: int, eps: float) -> _Fi
             best = cand
             beta = newbeta
             newbeta = newbeta + solve(cand.imat, cand.U)
-    coefs = ", ".join(f"{n}={b:.4g}" for n, b in zip(names, best.beta, strict=True))
+    coefs = ", ".join(f"{n}={b:.4g}" for n, b in zip(names, best.beta * des.scale, strict=True))
     raise ConvergenceError(
         f"Cox partial likelihood did not converge in {max_iter} Newton–Raphson iterations "
         f"(last log-likelihood {best_ll:.6f}; coefficients {coefs}). A covariate that separates "
         "events from non-events (monotone likelihood) is the usual cause."
     )
+
+
+def _standard_errors(
+    var: np.ndarray, scale: np.ndarray, beta: np.ndarray, names: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Standard errors from the variance, and which coefficients have no Wald test.
+
+    A variance of 0 arises when the information for a coefficient vanishes at the fit (e.g. a
+    0/1 covariate whose one exposed person has the first event: the coefficient runs off and
+    :func:`~evalkit.survival.cox.linalg.ldl` marks it singular, so the generalised inverse gives
+    it 0, where R's ``coxph`` reports NA); a robust variance D'D, positive semi-definite in
+    exact arithmetic, can have a diagonal that is negative by rounding when there are more
+    coefficients than clusters. Both are clipped at 0 and treated as no variance: a standard
+    error below 1e-7 in the units of the scaled covariate (mean absolute deviation 1) gets
+    ``se = 0``, no statistic or p-value (NaN) and a :class:`~evalkit.errors.StatisticalWarning`,
+    rather than p = 0.
+    """
+    se = np.sqrt(np.clip(np.diag(var), 0.0, None))
+    no_test = se / scale <= 1e-7 * np.maximum(1.0, np.abs(beta / scale))
+    se = np.where(no_test, 0.0, se)
+    if no_test.any():
+        bad = ", ".join(repr(names[i]) for i in np.flatnonzero(no_test))
+        warnings.warn(
+            f"the variance of the coefficient of {bad} is 0 at the fit (its information "
+            "vanishes, or the robust variance is not positive definite, e.g. with more "
+            "coefficients than clusters): the coefficient may be infinite (monotone likelihood, "
+            "e.g. a covariate level with one person or no events) and has no standard error "
+            "or test (se 0, statistic and p NaN)",
+            StatisticalWarning,
+            stacklevel=3,
+        )
+    return se, no_test
 
 
 # --------------------------------------------------------------------------------------------
@@ -399,14 +434,20 @@ def cox(
             stacklevel=2,
         )
 
+    warn_sparse_levels(design, v["event"], what="Cox model")
+
     des = sort_rows(X, v["time"], v["event"], w, stratum, ties, v.get("start"))
     fit = _newton(des, names, _MAX_ITER, _EPS)
     parts = fit.parts
-    beta = parts.beta
     p = des.p
+    # The fit is made on scaled covariates (sort_rows); back to the covariates' own units, as
+    # coxfit6 returns them: β·s, U/s, V·s sᵀ.
+    s = des.scale
+    ss = np.outer(s, s)
+    beta = parts.beta * s
 
     # Monotone likelihood check, as coxph.fit: |U V| large relative to the coefficient.
-    infs = np.abs(parts.U @ fit.var)
+    infs = np.abs((parts.U / s) @ (fit.var * ss))
     flagged = (infs > _EPS) & (infs > _TOLER_INF * np.abs(beta))
     if flagged.any():
         bad = [names[i] for i in np.flatnonzero(flagged)]
@@ -418,17 +459,20 @@ def cox(
             stacklevel=2,
         )
 
-    naive = fit.var
+    naive = fit.var * ss
     robust_var = None
     rscore = None
     sorted_clusters = cluster_codes[des.order] if cluster_codes is not None else None
     if robust:
-        robust_var, cross0, u0 = lin_wei(des, parts, fit.parts0, naive, sorted_clusters)
+        robust_s, cross0, u0 = lin_wei(des, parts, fit.parts0, fit.var, sorted_clusters)
+        robust_var = robust_s * ss
         rscore = quad_test(cross0, u0)
     var = robust_var if robust_var is not None else naive
 
-    se = np.sqrt(np.diag(var))
+    se, no_test = _standard_errors(var, s, beta, names)
     lower, upper, statistic, p_value = wald(beta, se, conf_level)
+    statistic = np.where(no_test, np.nan, statistic)
+    p_value = np.where(no_test, np.nan, p_value)
     terms = pd.Index(names, name="term")
     with np.errstate(over="ignore"):  # an infinite limit is the honest answer for huge se
         tbl = pd.DataFrame(

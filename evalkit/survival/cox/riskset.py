@@ -71,8 +71,9 @@ class SortedData:
     of the group's mean covariate (1/d; 1 for Breslow).
     """
 
-    X: np.ndarray  # n x p, Fortran order, centred by the weighted mean
+    X: np.ndarray  # n x p, Fortran order: (x - center) * scale
     center: np.ndarray
+    scale: np.ndarray  # 1 / weighted mean absolute deviation (1 for columns in {-1, 0, 1})
     time: np.ndarray
     event: np.ndarray  # bool
     w: np.ndarray
@@ -146,6 +147,16 @@ def sort_rows(
     ties: str,
     start: np.ndarray | None = None,
 ) -> SortedData:
+    """Sort the rows by (stratum, time), centre and scale the covariates, group tied times.
+
+    Every covariate is centred at its weighted mean; those not confined to {-1, 0, 1} are also
+    divided by their weighted mean absolute deviation, as survival's ``coxfit6`` does
+    (``doscale``; R's ``nocenter = c(-1, 0, 1)``), so the Newton iteration and the singularity
+    test of :func:`~evalkit.survival.cox.linalg.ldl` do not depend on a covariate's units. The
+    fit is made in these units; :func:`~evalkit.survival.cox.engine.cox` multiplies the
+    coefficients by ``scale`` and the variances by ``scale scaleᵀ`` (Therneau & Grambsch 2000,
+    appendix).
+    """
     n = time.size
     order = sort_order(time, stratum)
     time_s = time[order]
@@ -154,11 +165,20 @@ def sort_rows(
     event_s = event.astype(bool)[order]
     w_s = w if bool((w == 1.0).all()) else w[order]  # unit weights need no reordering
     Xs = np.empty(X.shape, order="F")
-    center = (w @ X) / w.sum()
-    for k in range(X.shape[1]):  # one gather per column, centred in place
+    w_total = float(w.sum())
+    center = (w @ X) / w_total
+    scale = np.ones(X.shape[1])
+    for k in range(X.shape[1]):  # one gather per column, centred and scaled in place
         col = Xs[:, k]
         np.take(X[:, k], order, out=col, mode="clip")  # "clip": no buffered bounds check
+        lo, hi = float(col.min()), float(col.max())
+        zero_one = lo >= -1.0 and hi <= 1.0 and bool(np.isin(col, (-1.0, 0.0, 1.0)).all())
         col -= center[k]
+        if not zero_one:  # coxfit6's doscale: divide by the weighted mean absolute deviation
+            mad = float(w_s @ np.abs(col)) / w_total
+            if mad > 0.0:
+                scale[k] = 1.0 / mad
+                col *= scale[k]
 
     new = np.ones(n, dtype=bool)
     np.not_equal(time_s[1:], time_s[:-1], out=new[1:])
@@ -206,6 +226,7 @@ def sort_rows(
     return SortedData(
         X=Xs,
         center=center,
+        scale=scale,
         time=time_s,
         event=event_s,
         w=w_s,
