@@ -234,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         s_ll, coef_ll, note = run_lifelines(
             df[[*covs, "time", "event"]], False, args.lifelines_timeout
         )
-        if coef_ll is not None:
+        if coef_ll is not None and s_ll is not None:
             diff = float(np.max(np.abs(coef_ll - fit.coef.to_numpy())))
             note = f"max abs Δcoef vs evalkit {diff:.1e}; {s_ll / s_plain:.0f}× evalkit"
         row("lifelines CoxPHFitter (plain)", s_ll, note)
@@ -242,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
             s_llr, coef_llr, note = run_lifelines(
                 df[[*covs, "time", "event"]], True, args.lifelines_timeout
             )
-            if coef_llr is not None:
+            if coef_llr is not None and s_llr is not None:
                 note = f"{s_llr / s_rob:.0f}× evalkit robust"
             row("lifelines CoxPHFitter (robust=True)", s_llr, note)
         else:
