@@ -5,6 +5,14 @@ Not a test. Run from the repository root::
     python benchmarks/bench_cox.py                      # 100k and 1M rows
     python benchmarks/bench_cox.py --rows 100000        # one size
     python benchmarks/bench_cox.py --lifelines-timeout 60
+    python benchmarks/bench_cox.py --extract /tmp/evalkit-bench/n1000000 --reps 5
+
+``--extract DIR`` fits instead the model of ``benchmarks/pipeline.py``'s Cox stage (the
+programme indicator and the ten covariates of ``extract.py``, Efron ties) on ``DIR/cohort.parquet``:
+evalkit and lifelines' ``CoxPHFitter`` in the same process in interleaved rounds (the order
+alternates), then evalkit with robust standard errors clustered on the person; it prints the
+medians of wall-clock, user and system CPU time and the largest coefficient difference
+(``--no-lifelines`` for evalkit only, e.g. at 10M rows).
 
 Data: simulated cohort with 10 covariates (5 standard normal, 5 binary with prevalence 0.3),
 Weibull(0.9) event times rounded up to whole days and cut at 365 (so at most 365 distinct
@@ -84,6 +92,82 @@ def run_lifelines(df: pd.DataFrame, robust: bool, timeout: float) -> tuple[float
     return seconds, coef, ""
 
 
+TERMS = [
+    "programme",
+    "age",
+    "female",
+    "prior_offences",
+    "sentence_length_days",
+    "ogrs",
+    "prior_custody",
+    "employed",
+    "settled_accommodation",
+    "drug_misuse",
+    "months_since_first_offence",
+]
+
+
+def _clock(fn: Any) -> tuple[tuple[float, float, float], Any]:
+    """(wall, user CPU, system CPU) seconds of ``fn()``, and its result."""
+    import resource
+
+    r0, w0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+    out = fn()
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
+    return (time.perf_counter() - w0, r1.ru_utime - r0.ru_utime, r1.ru_stime - r0.ru_stime), out
+
+
+def compare_extract(folder: str, reps: int, lifelines: bool) -> None:
+    """Interleaved rounds on an extract's cohort (see the module docstring)."""
+    import resource
+
+    from evalkit.survival import cox
+
+    d = pd.read_parquet(f"{folder}/cohort.parquet")
+    d["programme"] = (d["group"] == "programme").astype(np.int8)
+    frame = d[["person_id", "time", "event", *TERMS]]
+    del d
+
+    def fit_evalkit() -> np.ndarray:
+        return cox(frame, time="time", event="event", covariates=TERMS).coef.to_numpy()
+
+    def fit_robust() -> np.ndarray:
+        fit = cox(frame, time="time", event="event", covariates=TERMS, cluster="person_id")
+        return fit.coef.to_numpy()
+
+    def fit_lifelines() -> np.ndarray:
+        from lifelines import CoxPHFitter
+
+        cph = CoxPHFitter().fit(frame[["time", "event", *TERMS]], "time", "event")
+        return cph.params_[TERMS].to_numpy()
+
+    tools = {"evalkit": fit_evalkit, "evalkit robust (cluster)": fit_robust}
+    if lifelines:
+        tools["lifelines"] = fit_lifelines
+    times: dict[str, list[tuple[float, float, float]]] = {k: [] for k in tools}
+    coefs: dict[str, np.ndarray] = {}
+    names = list(tools)
+    print(f"{len(frame):,} rows, {int(frame['event'].sum()):,} events", file=sys.stderr)
+    for r in range(reps):
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            t, coefs[name] = _clock(tools[name])
+            times[name].append(t)
+            print(f"round {r + 1} {name}: wall {t[0]:.2f} s, user {t[1]:.2f} s, sys {t[2]:.2f} s",
+                  file=sys.stderr, flush=True)  # fmt: skip
+    print("| method | wall (median) | user CPU | system CPU | rounds |\n|---|---:|---:|---:|---:|")
+    med = {k: np.median(np.array(v), axis=0) for k, v in times.items()}
+    for name, m in med.items():
+        print(f"| {name} | {m[0]:.2f} | {m[1]:.2f} | {m[2]:.2f} | {len(times[name])} |")
+    if lifelines:
+        wall = med["lifelines"][0] / med["evalkit"][0]
+        cpu = med["lifelines"][1:].sum() / med["evalkit"][1:].sum()
+        diff = float(np.max(np.abs(coefs["lifelines"] - coefs["evalkit"])))
+        print(f"\nlifelines / evalkit: {wall:.2f}x (wall), {cpu:.2f}x (CPU); "
+              f"max |coefficient difference| {diff:.1e}")  # fmt: skip
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    print(f"process peak resident memory {peak:.2f} GiB")
+
+
 def timed(fn: Any) -> tuple[float, Any]:
     t0 = time.perf_counter()
     out = fn()
@@ -100,7 +184,12 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds allowed for each lifelines fit (default 240)",
     )
     parser.add_argument("--no-lifelines", action="store_true", help="time evalkit only")
+    parser.add_argument("--extract", default=None, help="folder with an extract's cohort.parquet")
+    parser.add_argument("--reps", type=int, default=5, help="interleaved rounds (--extract)")
     args = parser.parse_args(argv)
+    if args.extract:
+        compare_extract(args.extract, args.reps, not args.no_lifelines)
+        return 0
 
     import evalkit
     from evalkit.survival import cox
@@ -145,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         s_ll, coef_ll, note = run_lifelines(
             df[[*covs, "time", "event"]], False, args.lifelines_timeout
         )
-        if coef_ll is not None:
+        if coef_ll is not None and s_ll is not None:
             diff = float(np.max(np.abs(coef_ll - fit.coef.to_numpy())))
             note = f"max abs Δcoef vs evalkit {diff:.1e}; {s_ll / s_plain:.0f}× evalkit"
         row("lifelines CoxPHFitter (plain)", s_ll, note)
@@ -153,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
             s_llr, coef_llr, note = run_lifelines(
                 df[[*covs, "time", "event"]], True, args.lifelines_timeout
             )
-            if coef_llr is not None:
+            if coef_llr is not None and s_llr is not None:
                 note = f"{s_llr / s_rob:.0f}× evalkit robust"
             row("lifelines CoxPHFitter (robust=True)", s_llr, note)
         else:

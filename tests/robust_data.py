@@ -350,31 +350,6 @@ CALLS: dict[str, Call] = {
 # ------------------------------------------------------------------------------------------
 # running a call
 # ------------------------------------------------------------------------------------------
-def _cox_zero_se(out: Outcome) -> bool:
-    """A Cox fit (or one built on Cox) reporting an SE of exactly 0 without a warning."""
-    if out.result is None or out.foreign_warnings():
-        return False
-    table = out.result.to_frame()
-    return "se" in table and bool((table["se"] == 0).any())
-
-
-#: Escapes in modules outside issue 12's robustness change, each pinned by a strict ``xfail``
-#: test in ``test_robust_bugs.py`` that names the fix; the property tests let these (and only
-#: these) through until then. Remove an entry when its xfail test starts passing.
-KNOWN_OPEN: dict[str, Callable[[Outcome], bool]] = {
-    # cox engine: Newton candidates overflow (weighted fits with a diverging coefficient);
-    # the square root of a negative robust variance (weighted fits on 10 people)
-    "cox": lambda out: (
-        _cox_zero_se(out)
-        or (
-            (out.error is None or isinstance(out.error, ConvergenceError))
-            and all(w.startswith("RuntimeWarning") for w in out.foreign_warnings())
-        )
-    ),
-    # cox engine: one person in a level of a 0/1 covariate gives beta = 22.7, se = 0, p = 0
-    "landmark": _cox_zero_se,
-    "per_protocol_bias": _cox_zero_se,
-}
 
 
 @dataclass

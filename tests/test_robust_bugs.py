@@ -3,9 +3,7 @@
 Extreme magnitudes get an ``InputError`` saying how to rescale (the limits are
 ``evalkit.schema.MAX_MAGNITUDE``, ``MIN_SCALE`` and ``evalkit._design.COVARIATE_RANGE``); small
 groups get a ``SmallCountWarning``; the other escapes found by the property tests
-(``test_robust_inputs.py``) are pinned here one by one. Escapes in modules outside this
-change are strict ``xfail`` tests naming the fix: each fails loudly once it is fixed, so the
-marker (and its entry in ``robust_data.KNOWN_OPEN``) can then go.
+(``test_robust_inputs.py``) are pinned here one by one, so that none comes back.
 """
 
 from __future__ import annotations
@@ -37,12 +35,6 @@ def clean_error(fn: Any, *args: Any, **kwargs: Any) -> InputError:
     assert isinstance(out.error, InputError), f"expected InputError, got {out.error!r}"
     assert not out.foreign_warnings(), out.foreign_warnings()
     return out.error
-
-
-def _xfail(reason: str, raises: Any) -> Any:
-    """An open escape in a module outside this change: strict, and only for the failure
-    described (so a different failure is not mistaken for it)."""
-    return pytest.mark.xfail(strict=True, raises=raises, reason=f"open: {reason}")
 
 
 # ------------------------------------------------------------------------------------------
@@ -124,14 +116,6 @@ def test_rescaling_a_covariate_rescales_its_coefficient(factor: float, rossi: pd
     np.testing.assert_allclose(a["estimate"], b["estimate"], rtol=1e-6)
 
 
-@_xfail(
-    "evalkit/survival/cox/engine.py (another helper's file): the Newton iteration does not "
-    "standardise the covariates as survival's coxfit6 does (doscale: centre, divide by the "
-    "mean absolute deviation; back-transform beta and its variance), so age in units of 1e6 "
-    "gives a false 'fin is a linear combination' InputError from ldl()'s toler*max(diag) "
-    "test, and in units of 1e-6 stops short of the maximum (coefficients off by 5%)",
-    raises=(InputError, AssertionError),
-)
 @pytest.mark.parametrize("factor", [1e6, 1e-6])
 def test_cox_coefficients_follow_the_units_of_a_covariate(
     factor: float, rossi: pd.DataFrame
@@ -275,11 +259,6 @@ def test_sparse_covariate_levels_warn() -> None:
         warn_sparse_levels(design_matrix(d.iloc[:60], ["area"]), event[:60], what="Cox model")
 
 
-@_xfail(
-    "evalkit/survival/cox/engine.py: call evalkit._design.warn_sparse_levels(design, "
-    "v['event'], what='Cox model') after design_matrix() and its constant-column check",
-    raises=pytest.fail.Exception,
-)
 def test_cox_warns_about_a_covariate_level_with_few_people(rossi: pd.DataFrame) -> None:
     d = pd.concat([rossi, rossi.iloc[:2].assign(race=2)], ignore_index=True)
     d["race"] = d["race"].astype("category")
@@ -368,16 +347,8 @@ def test_rmst_difference_without_variability_warns(rossi: pd.DataFrame) -> None:
 
 
 # ------------------------------------------------------------------------------------------
-# escapes in other modules (open: strict xfail, see the report of issue 12)
+# escapes in cox, cohort_comparison, engagement, economics, verdict and power
 # ------------------------------------------------------------------------------------------
-@_xfail(
-    "evalkit/survival/cox/engine.py: with case weights, _newton evaluates candidate steps "
-    "whose exp() overflows (a 40-level factor on 60 people: monotone likelihood) and numpy "
-    "warns 'divide by zero' / 'invalid value'; evaluate candidates under "
-    "np.errstate(over='ignore', divide='ignore', invalid='ignore') — a non-finite candidate "
-    "is already handled by step halving",
-    raises=AssertionError,
-)
 def test_cox_newton_steps_do_not_leak_numpy_warnings() -> None:
     d = people(60, 7)
     d["age"] = pd.Categorical(d["age"].astype(str))
@@ -385,13 +356,6 @@ def test_cox_newton_steps_do_not_leak_numpy_warnings() -> None:
     assert not out.foreign_warnings()
 
 
-@_xfail(
-    "evalkit/survival/cox/engine.py: se = np.sqrt(np.diag(var)) of a weighted robust "
-    "variance with a (rounding-)negative diagonal warns 'invalid value encountered in sqrt' "
-    "and gives NaN; clip at 0 as timeseries/did.py does, or warn that the robust variance "
-    "is not positive definite (10 people, 4 events, 6 coefficients)",
-    raises=AssertionError,
-)
 def test_cox_robust_variance_does_not_take_the_root_of_a_negative() -> None:
     out = outcome(
         ek.cox, people(10, 0), time="time", event="event",
@@ -400,14 +364,6 @@ def test_cox_robust_variance_does_not_take_the_root_of_a_negative() -> None:
     assert not out.foreign_warnings()
 
 
-@_xfail(
-    "evalkit/survival/cox/engine.py: a 0/1 covariate with one person (who has the first "
-    "event) gets beta = 22.7, se = 0 and p = 0 with no warning: the information for it "
-    "underflows, ldl() marks it singular and inverse() gives it variance 0; the monotone-"
-    "likelihood test (|U V| vs beta) misses it. Warn (StatisticalWarning) and report no "
-    "test for a coefficient whose variance is 0, as well as wiring warn_sparse_levels",
-    raises=AssertionError,
-)
 def test_cox_does_not_report_a_zero_standard_error_silently() -> None:
     d = people(23, 415)
     at_risk = d[d["time"] > 10].assign(

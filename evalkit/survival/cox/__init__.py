@@ -1,7 +1,9 @@
 """Cox proportional-hazards regression (R's ``survival::coxph``).
 
-* :mod:`~evalkit.survival.cox.engine`: the partial likelihood, Newton–Raphson and
-  :func:`cox` itself;
+* :mod:`~evalkit.survival.cox.engine`: Newton–Raphson and :func:`cox` itself;
+* :mod:`~evalkit.survival.cox.riskset`: rows sorted by time, the partial likelihood, its score
+  and information summed over the rows;
+* :mod:`~evalkit.survival.cox.grouped`: the same with one BLAS product per tied time;
 * :mod:`~evalkit.survival.cox.result`: :class:`CoxResult`;
 * :mod:`~evalkit.survival.cox.concordance`: Harrell's C (:class:`Concordance`);
 * :mod:`~evalkit.survival.cox.zph`: the ``cox.zph`` test of proportional hazards;

@@ -22,7 +22,7 @@ import pandas as pd
 from evalkit.results import Result
 
 if TYPE_CHECKING:  # pragma: no cover - imported for type hints only
-    from evalkit.survival.cox.engine import SortedData
+    from evalkit.survival.cox.riskset import SortedData
 
 __all__ = ["Concordance", "concordance"]
 

@@ -1,11 +1,14 @@
 """Cox proportional-hazards regression, vectorised for large cohorts: the fitting engine.
 
-The partial likelihood, its gradient and information and the score (dfbeta) residuals behind
-the robust variance are computed on rows sorted by (stratum, time), with tied times aggregated
-once per unique time. Each Newton iteration costs O(n·p + n·p² BLAS + E·p²) where E is the
-number of events; there is no Python loop over rows. Counting-process ``(start, stop]`` rows
-(delayed entry, time-varying covariates) subtract the rows not yet entered
-(:mod:`evalkit.survival.cox.counting`). The robust variance lives in
+Newton–Raphson and :func:`cox` itself. The partial likelihood, its gradient and information
+are computed on rows sorted once by (stratum, time) (:mod:`evalkit.survival.cox.riskset`).
+When times are heavily tied, as whole days are, each iteration forms one BLAS product per
+block of a tied time and sums the Efron terms in closed form
+(:mod:`evalkit.survival.cox.grouped`): the rows are read once per iteration and nothing of
+size events × covariates is formed; otherwise the sums are vectorised over the rows. Either
+way there is no Python loop over rows and each iteration costs O(n·p²). Counting-process
+``(start, stop]`` rows (delayed entry, time-varying covariates) subtract the rows not yet
+entered (:mod:`evalkit.survival.cox.counting`). The robust variance lives in
 :mod:`evalkit.survival.cox.robust`, Harrell's concordance in
 :mod:`evalkit.survival.cox.concordance`, the ``cox.zph`` test in :mod:`evalkit.survival.cox.zph`,
 R's LDLᵀ algebra in :mod:`evalkit.survival.cox.linalg` and the result in
@@ -29,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evalkit._design import design_matrix
+from evalkit._design import design_matrix, warn_sparse_levels
 from evalkit._inference import wald
 from evalkit._options import (
     check_choice,
@@ -47,9 +50,16 @@ from evalkit.schema import (
     require_columns,
     validate_survival,
 )
-from evalkit.survival.cox.counting import Entry, make_entry, validate_counting
+from evalkit.survival.cox.counting import validate_counting
+from evalkit.survival.cox.grouped import finish, grouped_parts, layout, use_grouped
 from evalkit.survival.cox.linalg import inverse, ldl, ldl_solve, quad_test, solve
 from evalkit.survival.cox.result import CoxResult
+from evalkit.survival.cox.riskset import (
+    Parts,
+    SortedData,
+    risk_set_parts,
+    sort_rows,
+)
 from evalkit.survival.cox.robust import lin_wei
 
 __all__ = ["TIES", "cox"]
@@ -61,262 +71,6 @@ TIES = ("efron", "breslow")
 _EPS = 1e-9
 _MAX_ITER = 20
 _TOLER_INF = float(np.sqrt(_EPS))
-
-
-# --------------------------------------------------------------------------------------------
-# Rows sorted by (stratum, time), with the risk-set bookkeeping
-# --------------------------------------------------------------------------------------------
-@dataclass
-class SortedData:
-    """Rows sorted by (stratum, time), tied times grouped, and the Efron expansion of events.
-
-    ``grp`` numbers the unique (stratum, time) pairs 0..G-1 in sorted order; ``starts`` holds the
-    first row of each group. Groups that contain at least one event are the "event groups"
-    (``eg_grp`` maps them to groups). The Efron (or Breslow) approximation turns each event group
-    into ``d`` (or 1) expanded terms with weight ``e_a`` (average death weight; the total death
-    weight for Breslow), down-weighting fraction ``e_f`` (k/d; 0 for Breslow) and share ``e_q``
-    of the group's mean covariate (1/d; 1 for Breslow).
-    """
-
-    X: np.ndarray  # n x p, Fortran order, centred by the weighted mean
-    center: np.ndarray
-    time: np.ndarray
-    event: np.ndarray  # bool
-    w: np.ndarray
-    stratum: np.ndarray  # int codes 0..S-1 (sorted)
-    order: np.ndarray  # sorted position -> original position
-    grp: np.ndarray
-    starts: np.ndarray
-    g_first: np.ndarray  # per group: index of the first group of its stratum
-    g_end: np.ndarray  # per group: one past the last group of its stratum
-    g_time: np.ndarray
-    death_rows: np.ndarray  # sorted positions of events (grouped by event group)
-    Xd: np.ndarray  # X[death_rows]
-    wd: np.ndarray  # w[death_rows]
-    d_starts: np.ndarray  # start of each event group within death_rows
-    eg_grp: np.ndarray
-    e_eg: np.ndarray  # expanded term -> event group
-    e_starts: np.ndarray  # start of each event group's expanded terms
-    e_a: np.ndarray
-    e_f: np.ndarray
-    e_q: np.ndarray
-    ties: str
-    entry: Entry | None = None  # counting-process data: where rows enter their risk sets
-
-    @property
-    def n(self) -> int:
-        return int(self.X.shape[0])
-
-    @property
-    def p(self) -> int:
-        return int(self.X.shape[1])
-
-    @property
-    def n_groups(self) -> int:
-        return int(self.starts.size)
-
-    def seg_cumsum(self, values: np.ndarray) -> np.ndarray:
-        """Cumulative sum over groups (axis 0), restarting at each stratum."""
-        cs = np.cumsum(values, axis=0)
-        cs0 = np.concatenate([np.zeros((1, *values.shape[1:])), cs])
-        return cs0[1:] - cs0[self.g_first]
-
-    def seg_revcumsum(self, values: np.ndarray) -> np.ndarray:
-        """Reverse cumulative sum over groups (risk-set sums), restarting at each stratum."""
-        rc = np.cumsum(values[::-1], axis=0)[::-1]
-        rc0 = np.concatenate([rc, np.zeros((1, *values.shape[1:]))])
-        return rc0[:-1] - rc0[self.g_end]
-
-    def to_groups(self, values: np.ndarray) -> np.ndarray:
-        """Spread per-event-group values to all groups (zero where a group has no event)."""
-        out = np.zeros((self.n_groups, *values.shape[1:]))
-        out[self.eg_grp] = values
-        return out
-
-
-def _make_design(
-    X: np.ndarray,
-    time: np.ndarray,
-    event: np.ndarray,
-    w: np.ndarray,
-    stratum: np.ndarray,
-    ties: str,
-    start: np.ndarray | None = None,
-) -> SortedData:
-    n = time.size
-    order = np.lexsort((time, stratum))
-    time_s = time[order]
-    stratum_s = stratum[order]
-    event_s = event[order].astype(bool)
-    w_s = w[order]
-    Xs = np.empty(X.shape, order="F")
-    center = np.empty(X.shape[1])
-    for k in range(X.shape[1]):
-        col = X[:, k][order]
-        center[k] = (w_s @ col) / w_s.sum()
-        Xs[:, k] = col - center[k]
-
-    new = np.ones(n, dtype=bool)
-    new[1:] = (time_s[1:] != time_s[:-1]) | (stratum_s[1:] != stratum_s[:-1])
-    starts = np.flatnonzero(new)
-    grp = np.cumsum(new) - 1
-    G = starts.size
-    g_stratum = stratum_s[starts]
-    s_new = np.ones(G, dtype=bool)
-    s_new[1:] = g_stratum[1:] != g_stratum[:-1]
-    s_starts = np.flatnonzero(s_new)
-    s_index = np.cumsum(s_new) - 1
-    s_ends = np.append(s_starts[1:], G)
-    g_first = s_starts[s_index]
-    g_end = s_ends[s_index]
-
-    death_rows = np.flatnonzero(event_s)
-    d_grp = grp[death_rows]
-    d_new = np.ones(death_rows.size, dtype=bool)
-    d_new[1:] = d_grp[1:] != d_grp[:-1]
-    d_starts = np.flatnonzero(d_new)
-    eg_grp = d_grp[d_starts]
-    d_count = np.diff(np.append(d_starts, death_rows.size))
-    d_weight = np.add.reduceat(w_s[death_rows], d_starts) if death_rows.size else np.zeros(0)
-
-    if ties == "efron":
-        e_eg = np.repeat(np.arange(eg_grp.size), d_count)
-        e_starts = d_starts.copy()
-        rank_in_set = np.arange(death_rows.size) - np.repeat(d_starts, d_count)
-        dd = d_count[e_eg].astype(float)
-        e_f = rank_in_set / dd
-        e_a = d_weight[e_eg] / dd
-        e_q = 1.0 / dd
-    else:
-        e_eg = np.arange(eg_grp.size)
-        e_starts = np.arange(eg_grp.size)
-        e_f = np.zeros(eg_grp.size)
-        e_a = d_weight.astype(float)
-        e_q = np.ones(eg_grp.size)
-    entry = None
-    if start is not None:
-        entry = make_entry(start[order], stratum_s, grp, time_s[starts], g_stratum, eg_grp, Xs)
-    return SortedData(
-        X=Xs,
-        center=center,
-        time=time_s,
-        event=event_s,
-        w=w_s,
-        stratum=stratum_s,
-        order=order,
-        grp=grp,
-        starts=starts,
-        g_first=g_first,
-        g_end=g_end,
-        g_time=time_s[starts],
-        death_rows=death_rows,
-        Xd=np.asfortranarray(Xs[death_rows]),
-        wd=w_s[death_rows],
-        d_starts=d_starts,
-        eg_grp=eg_grp,
-        e_eg=e_eg,
-        e_starts=e_starts,
-        e_a=e_a,
-        e_f=e_f,
-        e_q=e_q,
-        ties=ties,
-        entry=entry,
-    )
-
-
-def _linear_predictor(X: np.ndarray, beta: np.ndarray) -> np.ndarray:
-    """X @ beta accumulated column by column, so identical rows give identical values."""
-    eta = np.zeros(X.shape[0])
-    for k in range(X.shape[1]):
-        if beta[k] != 0.0:
-            eta += X[:, k] * beta[k]
-    return eta
-
-
-@dataclass
-class Parts:
-    """Log partial likelihood, score and information at ``beta`` plus the pieces reused later."""
-
-    beta: np.ndarray
-    eta: np.ndarray  # centred linear predictor, sorted order
-    r: np.ndarray  # exp(eta - shift), unweighted
-    loglik: float
-    U: np.ndarray
-    imat: np.ndarray
-    den: np.ndarray  # per expanded term
-    mean: np.ndarray  # per expanded term, p columns
-    c1: np.ndarray  # per group: sum of a/den
-    c2: np.ndarray  # per group: sum of a*f/den
-
-
-def _parts(des: SortedData, beta: np.ndarray, *, info: bool = True) -> Parts:
-    X = des.X
-    eta = _linear_predictor(X, beta)
-    shift = float(eta.max())
-    r = np.exp(eta - shift)
-    rw = r * des.w
-    S0 = np.add.reduceat(rw, des.starts)
-    S1 = np.add.reduceat(X * rw[:, None], des.starts, axis=0)
-    dr = des.death_rows
-    rwd = rw[dr]
-    S0D = np.add.reduceat(rwd, des.d_starts)
-    S1D = np.add.reduceat(des.Xd * rwd[:, None], des.d_starts, axis=0)
-    R0 = des.seg_revcumsum(S0)[des.eg_grp]
-    R1 = des.seg_revcumsum(S1)[des.eg_grp]
-    if des.entry is not None:  # rows that enter after the event time are not at risk
-        E0, E1 = des.entry.sums(rw)
-        R0 = R0 - E0
-        R1 = R1 - E1
-    e, f, a = des.e_eg, des.e_f, des.e_a
-    den = R0[e] - f * S0D[e]
-    mean = (R1[e] - f[:, None] * S1D[e]) / den[:, None]
-    wd = des.wd
-    with np.errstate(divide="ignore"):
-        loglik = float(wd @ eta[dr] - a @ (np.log(den) + shift))
-    U = wd @ des.Xd - a @ mean
-    G = des.n_groups
-    c1 = np.zeros(G)
-    c2 = np.zeros(G)
-    imat = np.zeros((des.p, des.p))
-    if info:
-        c1 = des.to_groups(np.add.reduceat(a / den, des.e_starts))
-        c2 = des.to_groups(np.add.reduceat(a * f / den, des.e_starts))
-        imat = information(des, rw, mean, c1, c2, np.ones(G), 0)
-    return Parts(beta, eta, r, loglik, U, imat, den, mean, c1, c2)
-
-
-def information(
-    des: SortedData,
-    rw: np.ndarray,
-    mean: np.ndarray,
-    c1: np.ndarray,
-    c2: np.ndarray,
-    tw: np.ndarray,
-    power: int,
-) -> np.ndarray:
-    """Sum over expanded terms of a·g(t)^power·(S2/den − mean meanᵀ), in O(n·p²) BLAS.
-
-    ``tw`` holds g(t) per group (ones for the Cox information itself). The risk-set second
-    moments are never formed per time: Σ_t c1(t) S2(t) = Xᵀ diag(rw_i · Σ_{t ≤ t_i} c1(t)) X.
-    """
-    X = des.X
-    twp = tw**power
-    if des.entry is None:
-        C1 = des.seg_cumsum(c1 * twp)
-        v = rw * C1[des.grp]
-    else:  # only the groups in (start, stop]
-        v = rw * des.entry.at_risk(c1 * twp, des.grp)
-    dr = des.death_rows
-    v[dr] -= rw[dr] * (c2 * twp)[des.grp[dr]]
-    ae = des.e_a * twp[des.eg_grp][des.e_eg]
-    if power % 2 == 0:
-        # v >= 0 in exact arithmetic (C1 includes the group's own c1 >= c2): Yᵀ Y is a syrk
-        Y = X * np.sqrt(np.maximum(v, 0.0))[:, None]
-        first = Y.T @ Y
-    else:
-        first = X.T @ (X * v[:, None])
-    imat = first - mean.T @ (mean * ae[:, None])
-    return 0.5 * (imat + imat.T)
 
 
 # --------------------------------------------------------------------------------------------
@@ -333,8 +87,19 @@ class _Fit:
 
 
 def _newton(des: SortedData, names: list[str], max_iter: int, eps: float) -> _Fit:
-    """Newton–Raphson with step halving, exactly as survival's coxfit6 (init = 0)."""
+    """Newton–Raphson with step halving, exactly as survival's coxfit6 (init = 0).
+
+    Each step evaluates the partial likelihood with one BLAS product per tied time
+    (:mod:`~evalkit.survival.cox.grouped`) when times are heavily tied, otherwise vectorised
+    over the rows (:func:`~evalkit.survival.cox.riskset.risk_set_parts`); both give the same
+    numbers up to rounding.
+    """
     p = des.p
+    lay = layout(des) if use_grouped(des) else None
+
+    def _parts(des: SortedData, beta: np.ndarray) -> Parts:
+        return risk_set_parts(des, beta) if lay is None else grouped_parts(des, beta, lay)
+
     beta = np.zeros(p)
     parts0 = _parts(des, beta)
     loglik0 = parts0.loglik
@@ -354,13 +119,18 @@ def _newton(des: SortedData, names: list[str], max_iter: int, eps: float) -> _Fi
     newbeta = beta + step
     halving = 0
     for it in range(1, max_iter + 1):
-        cand = _parts(des, newbeta)
+        # a step too far (a diverging coefficient) can overflow exp(η): a non-finite candidate
+        # is halved back below, so numpy's overflow warnings carry no information
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            cand = _parts(des, newbeta)
         finite = (
             np.isfinite(cand.loglik) and np.isfinite(cand.U).all() and np.isfinite(cand.imat).all()
         )
         change = abs(cand.loglik - best_ll)
         if finite and (change <= eps * abs(cand.loglik) or change == 0.0):  # R: |1 - old/new|
             var = inverse(cand.imat)
+            if lay is not None:
+                cand, parts0 = finish(des, cand), finish(des, parts0)
             return _Fit(cand, parts0, loglik0, score_stat, it, var)
         if not finite or cand.loglik < best_ll:
             halving += 1
@@ -371,7 +141,7 @@ def _newton(des: SortedData, names: list[str], max_iter: int, eps: float) -> _Fi
             best = cand
             beta = newbeta
             newbeta = newbeta + solve(cand.imat, cand.U)
-    coefs = ", ".join(f"{n}={b:.4g}" for n, b in zip(names, best.beta, strict=True))
+    coefs = ", ".join(f"{n}={b:.4g}" for n, b in zip(names, best.beta * des.scale, strict=True))
     raise ConvergenceError(
         f"Cox partial likelihood did not converge in {max_iter} Newton–Raphson iterations "
         f"(last log-likelihood {best_ll:.6f}; coefficients {coefs}). A covariate that separates "
@@ -379,15 +149,60 @@ def _newton(des: SortedData, names: list[str], max_iter: int, eps: float) -> _Fi
     )
 
 
+def _standard_errors(
+    var: np.ndarray, scale: np.ndarray, beta: np.ndarray, names: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Standard errors from the variance, and which coefficients have no Wald test.
+
+    A variance of 0 arises when the information for a coefficient vanishes at the fit (e.g. a
+    0/1 covariate whose one exposed person has the first event: the coefficient runs off and
+    :func:`~evalkit.survival.cox.linalg.ldl` marks it singular, so the generalised inverse gives
+    it 0, where R's ``coxph`` reports NA); a robust variance D'D, positive semi-definite in
+    exact arithmetic, can have a diagonal that is negative by rounding when there are more
+    coefficients than clusters. Both are clipped at 0 and treated as no variance: a standard
+    error below 1e-7 in the units of the scaled covariate (mean absolute deviation 1) gets
+    ``se = 0``, no statistic or p-value (NaN) and a :class:`~evalkit.errors.StatisticalWarning`,
+    rather than p = 0.
+    """
+    se = np.sqrt(np.clip(np.diag(var), 0.0, None))
+    no_test = se / scale <= 1e-7 * np.maximum(1.0, np.abs(beta / scale))
+    se = np.where(no_test, 0.0, se)
+    if no_test.any():
+        bad = ", ".join(repr(names[i]) for i in np.flatnonzero(no_test))
+        warnings.warn(
+            f"the variance of the coefficient of {bad} is 0 at the fit (its information "
+            "vanishes, or the robust variance is not positive definite, e.g. with more "
+            "coefficients than clusters): the coefficient may be infinite (monotone likelihood, "
+            "e.g. a covariate level with one person or no events) and has no standard error "
+            "or test (se 0, statistic and p NaN)",
+            StatisticalWarning,
+            stacklevel=3,
+        )
+    return se, no_test
+
+
 # --------------------------------------------------------------------------------------------
 # Input handling
 # --------------------------------------------------------------------------------------------
-def _codes(df: pd.DataFrame, columns: list[str], table: str) -> np.ndarray:
-    """Integer codes of the combinations of ``columns`` (strata, clusters), no missing values."""
+def _codes(df: pd.DataFrame, columns: list[str], table: str, *, sort: bool = True) -> np.ndarray:
+    """Integer codes 0..k-1 of the combinations of ``columns`` (strata, clusters).
+
+    No missing values. Strata are numbered in sorted order; clusters (``sort=False``) in order
+    of appearance, which sums within them the same and spares sorting a million identifiers.
+    """
     for c in columns:
         check_no_missing(df, c, table=table)
     if len(columns) == 1:
-        return pd.factorize(df[columns[0]], sort=True)[0].astype(np.int64)
+        col = df[columns[0]]
+        if not sort and pd.api.types.is_string_dtype(col) and hasattr(col.array, "__arrow_array__"):
+            import pyarrow.compute as pc  # Arrow-backed text: Arrow's hash table, 1.6x faster
+
+            encoded = pc.dictionary_encode(col.array.__arrow_array__())
+            chunks = getattr(encoded, "chunks", [encoded])
+            return np.concatenate(
+                [np.zeros(0, np.int64)] + [c.indices.to_numpy().astype(np.int64) for c in chunks]
+            )
+        return pd.factorize(col, sort=sort)[0].astype(np.int64)
     return df.groupby(columns, sort=True, observed=True).ngroup().to_numpy().astype(np.int64)
 
 
@@ -488,16 +303,29 @@ def cox(
     StatisticalWarning
         The log-likelihood converged while a coefficient was still drifting (monotone
         likelihood: the coefficient is probably infinite, as R's warning "Loglik converged
-        before variable …"); or non-integer weights without ``robust=True``.
+        before variable …"); non-integer weights without ``robust=True``; or a coefficient
+        whose variance is 0 at the fit (its information vanished, or a robust variance that is
+        negative by rounding, e.g. more coefficients than clusters): it gets ``se`` 0 and no
+        test (``statistic`` and ``p`` NaN) instead of p = 0.
+    SmallCountWarning
+        A level of a categorical or 0/1 covariate with fewer than
+        :data:`~evalkit.schema.MIN_GROUP_PEOPLE` people or
+        :data:`~evalkit.schema.MIN_GROUP_EVENTS` events
+        (:func:`~evalkit._design.warn_sparse_levels`).
 
     Notes
     -----
     The estimate maximises Cox's (1972) partial likelihood with Efron's (1977) or Breslow's
     (1974) handling of tied times, by Newton–Raphson from zero with step halving and the
     convergence rule of R's ``coxph`` (``|1 − ℓ_old/ℓ_new| ≤ 1e-9``, at most 20 iterations).
-    Covariates are centred for numerical stability. Rows are sorted once by (stratum, time);
-    tied times are aggregated, so each iteration costs O(n·p + n·p²) in vectorised numpy, and
-    a million rows with a few hundred distinct days fit in seconds.
+    Covariates are centred and, unless they take only the values −1, 0 and 1, divided by their
+    mean absolute deviation while fitting, as survival's ``coxfit6`` does (``doscale``); the
+    coefficients and variances are transformed back, so a covariate's units change nothing
+    but its coefficient. Rows are sorted once by (stratum, time)
+    and tied times aggregated, so each iteration costs O(n·p²) with no loop over rows; with
+    whole-day times each tied day's sums are BLAS products over its rows (Dongarra et al.
+    1990), so a million rows with 11 covariates fit in well under a second of CPU and ten
+    million in seconds. The result is the same, to rounding, as summing row by row.
 
     The robust variance is Lin & Wei's (1989) sandwich D'D, where D are the dfbeta residuals
     (score residuals times the inverse information, times the case weight), summed within
@@ -543,6 +371,8 @@ def cox(
     large sample study. Annals of Statistics 10(4), 1100–1120. doi:10.1214/aos/1176345976
     Therneau, T. M. & Grambsch, P. M. (2000). Modeling Survival Data: Extending the Cox
     Model, ch. 3 (counting-process data). Springer. doi:10.1007/978-1-4757-3294-8
+    Dongarra, J. J., Du Croz, J., Hammarling, S. & Duff, I. S. (1990). A set of level 3 basic
+    linear algebra subprograms. ACM TOMS 16(1), 1–17. doi:10.1145/77626.79170
 
     Examples
     --------
@@ -605,7 +435,7 @@ def cox(
     n = len(df)
     w = v.get("weights", np.ones(n))
     stratum = _codes(df, strata_cols, table) if strata_cols else np.zeros(n, dtype=np.int64)
-    cluster_codes = _codes(df, [cluster], table) if cluster is not None else None
+    cluster_codes = _codes(df, [cluster], table, sort=False) if cluster is not None else None
     if weights is not None and not robust and np.any(w != np.floor(w)):
         warnings.warn(
             f"weights in '{weights}' are not whole numbers; model-based standard errors treat "
@@ -615,14 +445,20 @@ def cox(
             stacklevel=2,
         )
 
-    des = _make_design(X, v["time"], v["event"], w, stratum, ties, v.get("start"))
+    warn_sparse_levels(design, v["event"], what="Cox model")
+
+    des = sort_rows(X, v["time"], v["event"], w, stratum, ties, v.get("start"))
     fit = _newton(des, names, _MAX_ITER, _EPS)
     parts = fit.parts
-    beta = parts.beta
     p = des.p
+    # The fit is made on scaled covariates (sort_rows); back to the covariates' own units, as
+    # coxfit6 returns them: β·s, U/s, V·s sᵀ.
+    s = des.scale
+    ss = np.outer(s, s)
+    beta = parts.beta * s
 
     # Monotone likelihood check, as coxph.fit: |U V| large relative to the coefficient.
-    infs = np.abs(parts.U @ fit.var)
+    infs = np.abs((parts.U / s) @ (fit.var * ss))
     flagged = (infs > _EPS) & (infs > _TOLER_INF * np.abs(beta))
     if flagged.any():
         bad = [names[i] for i in np.flatnonzero(flagged)]
@@ -634,17 +470,20 @@ def cox(
             stacklevel=2,
         )
 
-    naive = fit.var
+    naive = fit.var * ss
     robust_var = None
     rscore = None
     sorted_clusters = cluster_codes[des.order] if cluster_codes is not None else None
     if robust:
-        robust_var, r0 = lin_wei(des, parts, fit.parts0, naive, sorted_clusters)
-        rscore = quad_test(r0.T @ r0, r0.sum(axis=0))
+        robust_s, cross0, u0 = lin_wei(des, parts, fit.parts0, fit.var, sorted_clusters)
+        robust_var = robust_s * ss
+        rscore = quad_test(cross0, u0)
     var = robust_var if robust_var is not None else naive
 
-    se = np.sqrt(np.diag(var))
+    se, no_test = _standard_errors(var, s, beta, names)
     lower, upper, statistic, p_value = wald(beta, se, conf_level)
+    statistic = np.where(no_test, np.nan, statistic)
+    p_value = np.where(no_test, np.nan, p_value)
     terms = pd.Index(names, name="term")
     with np.errstate(over="ignore"):  # an infinite limit is the honest answer for huge se
         tbl = pd.DataFrame(

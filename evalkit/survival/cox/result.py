@@ -13,7 +13,7 @@ from evalkit.results import Result, TestResult
 from evalkit.survival.cox.concordance import Concordance, concordance
 
 if TYPE_CHECKING:  # pragma: no cover - imported for type hints only
-    from evalkit.survival.cox.engine import Parts, SortedData
+    from evalkit.survival.cox.riskset import Parts, SortedData
 
 __all__ = ["CoxResult"]
 

@@ -22,7 +22,7 @@ import pandas as pd
 
 from evalkit._options import check_choice, option_error
 from evalkit.survival.cox.counting import km_at_risk
-from evalkit.survival.cox.engine import SortedData, information
+from evalkit.survival.cox.riskset import SortedData, information, term_means
 
 if TYPE_CHECKING:  # pragma: no cover - imported for type hints only
     from evalkit.survival.cox.result import CoxResult
@@ -75,12 +75,13 @@ def ph_test(fit: CoxResult, transform: str = "km") -> pd.DataFrame:
     tw = (gt - g_event_mean)[des.starts]  # per group (constant within a tied set)
     p = des.p
     rw = parts.r * des.w
-    i12 = information(des, rw, parts.mean, parts.c1, parts.c2, tw, 1)
-    i22 = information(des, rw, parts.mean, parts.c1, parts.c2, tw, 2)
+    mean = term_means(des, parts)
+    i12 = information(des, rw, mean, parts.c1, parts.c2, tw, 1)
+    i22 = information(des, rw, mean, parts.c1, parts.c2, tw, 2)
     imat = np.block([[parts.imat, i12], [i12.T, i22]])
     dr = des.death_rows
     tw_e = tw[des.eg_grp][des.e_eg]
-    u2 = (des.w[dr] * tw[des.grp[dr]]) @ des.X[dr] - (des.e_a * tw_e) @ parts.mean
+    u2 = (des.w[dr] * tw[des.grp[dr]]) @ des.X[dr] - (des.e_a * tw_e) @ mean
     names = list(fit.coef.index)
     rows = []
     for term, cnames in fit.terms.items():
