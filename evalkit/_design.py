@@ -334,7 +334,8 @@ def warn_sparse_levels(
                 codes = np.rint(block @ np.arange(1, len(cols) + 1)).astype(np.intp)
         else:
             x = design.X[:, cols[0]]
-            if not np.all((x == 0) | (x == 1)) or x.min() == x.max():
+            lo, hi = float(x.min()), float(x.max())
+            if lo != 0.0 or hi != 1.0 or np.count_nonzero(x) != np.count_nonzero(x == 1.0):
                 continue  # not 0/1, or constant (refused by the model's own checks)
             labels = [0, 1]
             codes = x.astype(np.intp)

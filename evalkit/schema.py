@@ -177,8 +177,7 @@ def check_magnitude(
     """
     if not len(values):
         return
-    size = np.abs(values)
-    top = float(size.max())
+    top = max(float(values.max()), -float(values.min()))  # max |value|, without a temporary
     if top > largest:
         by = _power_of_ten(top / 1e2) if top > 1e3 else "10"
         raise InputError(
@@ -187,7 +186,7 @@ def check_magnitude(
             f"{by}) so that its values are at most {largest:.0e}: numbers this large lose "
             "precision or overflow in the calculations (and usually mean a unit or coding "
             "mistake)",
-            row_ids(df, size > largest, id_col),
+            row_ids(df, np.abs(values) > largest, id_col),
             table=table,
         )
     if smallest is not None and 0.0 < top < smallest:
