@@ -8,7 +8,8 @@
 # inside R with system.time (reading the CSV is not timed), and printed as one tab-separated
 # line per run: step, elapsed seconds, CPU seconds (user + system), and after the last run the
 # coefficients (coxph), the robust standard errors (coxph_cluster) or the number of matched
-# pairs (matchit, whose pairs go to pairs.tsv as treated and control person_id).
+# pairs (matchit, whose pairs go to pairs.tsv as treated and control person_id, and its
+# propensity scores to pairs.tsv.ps).
 #
 # The models are evalkit's: Surv(time, event) ~ programme + the ten covariates, Efron ties;
 # coxph_cluster clusters on person_id (type does not matter: integer ids take as long, and so
@@ -53,6 +54,9 @@ for (i in seq_len(reps)) {
       fwrite(data.table(treated = d$person_id[as.integer(names(mm)[ok])],
                         control = d$person_id[as.integer(mm[ok])]),
              pairs_path, sep = "\t")
+      # R's propensity scores, for the exact greedy reference in pipeline.py
+      fwrite(data.table(person_id = d$person_id, ps = sprintf("%.17g", m$distance)),
+             paste0(pairs_path, ".ps"), sep = "\t")
     }
   } else {
     stop("unknown step ", step)

@@ -2,7 +2,8 @@
 
 Run by ``benchmarks/pipeline.py`` after it has measured; by hand::
 
-    .venv/bin/python benchmarks/report.py      # from every benchmarks/results/pipeline_n*.json
+    .venv/bin/python benchmarks/report.py          # every benchmarks/results/pipeline_n*.json
+    .venv/bin/python benchmarks/report.py 1e6 1e7  # those of 1M and 10M people only
 """
 
 from __future__ import annotations
@@ -69,25 +70,30 @@ def _totals(run: dict) -> dict[str, float]:
 
 def stage_table(runs: list[dict]) -> str:
     """Markdown: one row per stage, wall and CPU seconds and peak memory per size."""
-    head = "| stage | " + " | ".join(f"{_people(r['n'])}: wall s | CPU s | peak GiB" for r in runs)
-    lines = [head + " |", "|---|" + "---:|---:|---:|" * len(runs)]
+    head = "| stage | " + " | ".join(
+        f"{_people(r['n'])}: wall s | CPU s | peak GiB | others" for r in runs
+    )
+    lines = [head + " |", "|---|" + "---:|---:|---:|---:|" * len(runs)]
     for name in [READ, *EVALKIT_STAGES]:
         cells = []
         for r in runs:
             s = _stage(r, name)
             if s is None:
-                cells.append("— | — | —")
+                cells.append("— | — | — | —")
             elif "error" in s:
-                cells.append(f"failed ({s['error'][:60]}) | — | —")
+                cells.append(f"failed ({s['error'][:60]}) | — | — | —")
             else:
-                cells.append(f"{s['wall']:.2f} | {s['cpu']:.2f} | {s['rss_peak'] / GIB:.2f}")
+                cells.append(
+                    f"{s['wall']:.2f} | {s['cpu']:.2f} | {s['rss_peak'] / GIB:.2f} | "
+                    f"{_s(s.get('others'), 1)}"
+                )
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     cells = []
     for r in runs:
         t = _totals(r)
-        cells.append(f"**{t['wall']:.2f}** | {t['cpu']:.2f} | **{t['peak']:.2f}**")
+        cells.append(f"**{t['wall']:.2f}** | {t['cpu']:.2f} | **{t['peak']:.2f}** | ")
     lines.append("| **pipeline (stages 2–7)**, its peak | " + " | ".join(cells) + " |")
-    cells = [f"{_totals(r)['wall_read']:.2f} | — | {_totals(r)['peak_read']:.2f}" for r in runs]
+    cells = [f"{_totals(r)['wall_read']:.2f} | — | {_totals(r)['peak_read']:.2f} | " for r in runs]
     lines.append("| pipeline including the parquet read | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -103,8 +109,8 @@ def _tools(run: dict) -> list[tuple[str, dict]]:
 def compare_table(runs: list[dict]) -> str:
     lines = [
         "| people | tool | rows | runs | median wall s | median CPU s | wall ÷ evalkit | "
-        "CPU ÷ evalkit | agreement with evalkit |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---|",
+        "CPU ÷ evalkit | others | agreement with evalkit |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for run in runs:
         ek = run.get("compare", {}).get("evalkit", {})
@@ -129,16 +135,22 @@ def compare_table(runs: list[dict]) -> str:
                     f"{rec['identical_pairs']:,} of {rec['pairs']:,} pairs identical "
                     f"(evalkit {rec['evalkit_pairs']:,})"
                 )
+            if "greedy_pairs" in rec:
+                agree.append(
+                    f"exact greedy on R's scores: evalkit has {rec['evalkit_as_greedy']:,}, "
+                    f"MatchIt {rec['matchit_as_greedy']:,} of its {rec['greedy_pairs']:,} pairs"
+                )
             if rec.get("error"):
                 agree.append(rec["error"])
             lines.append(
                 f"| {_people(run['n'])} | {label} | {rec.get('rows', '—'):,} | "
                 f"{len(rec.get('wall', []))} | {_s(wall)} | {_s(cpu)} | {_s(ratio_w, 1)}× | "
-                f"{_s(ratio_c, 1)}× | {'; '.join(agree) or '—'} |"
+                f"{_s(ratio_c, 1)}× | {_s(_med(rec.get('others', [])), 1)} | "
+                f"{'; '.join(agree) or '—'} |"
             )
         errors = run.get("r", {}).get("errors", [])
         for err in errors:
-            lines.append(f"| {_people(run['n'])} | R error | | | | | | | {err[:200]} |")
+            lines.append(f"| {_people(run['n'])} | R error | | | | | | | | {err[:200]} |")
     return "\n".join(lines)
 
 
@@ -315,7 +327,11 @@ outside the repository (`$EVALKIT_BENCH_DATA`, default `/tmp/evalkit-bench`).
 time (`time.process_time`, all threads of the process) is given beside every wall time;
 comparisons between Python tools are medians of interleaved rounds in one process (the order
 rotating each round), so they share the same conditions. BLAS runs single-threaded
-(`OPENBLAS_NUM_THREADS=1`, as the Makefile sets) for every Python tool.
+(`OPENBLAS_NUM_THREADS=1`, as the Makefile sets) for every Python tool. The column *others*
+is how many cores other processes kept busy on average while the stage ran (from
+`/proc/stat`, less the benchmark's own CPU time; the hypervisor's steal is in the JSON): 0.0
+on a quiet machine. With others near 1 or more, a stage had no core to itself and its wall
+time (and, through shared caches, even its CPU time) is inflated.
 
 **Memory.** Peak memory is the kernel's exact peak resident set size (`VmHWM`) of the
 benchmark process, reset at the start of each stage (`/proc/self/clear_refs`), so it includes
@@ -334,8 +350,10 @@ residuals, measured here: 1.5 s at 10,000 rows, 7 s at 20,000, 34 s at 40,000 an
 40,000. MatchIt's nearest-neighbour search compares every treated unit with every control),
 so they run on a random subsample of the cohort (20,000 rows by default,
 `--r-subsample`), and evalkit's clustered Cox and matching are timed on the same subsample
-for the ratio; their agreement is checked there (robust SEs, identical pairs). R is skipped
-when `Rscript` is not installed.
+for the ratio; their agreement is checked there (robust SEs, identical pairs). The matched
+pairs are also checked against an exact greedy reference computed by the harness on R's own
+propensity scores (largest score first, each taking the nearest control not yet taken). R is
+skipped when `Rscript` is not installed.
 """
 
 
@@ -373,4 +391,8 @@ def write(folder: Path, md: Path, svg: Path, sizes: list[int] | None = None) -> 
 
 
 if __name__ == "__main__":
-    write(HERE / "results", HERE / "results.md", HERE / "results.svg")
+    import sys
+
+    # sizes to report, e.g. ``report.py 1e6 1e7``; every result file if none are given
+    chosen = [int(float(a)) for a in sys.argv[1:]] or None
+    write(HERE / "results", HERE / "results.md", HERE / "results.svg", chosen)
