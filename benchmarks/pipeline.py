@@ -457,6 +457,9 @@ def run_r(mem: Memory, data: pd.DataFrame, args: argparse.Namespace, fit: Any) -
         if step == "versions":
             out["versions"] = extra
             continue
+        if step == "skipped":  # R is there, but not the packages
+            out.setdefault("errors", []).append(f"skipped: {extra}")
+            continue
         rec = out.setdefault(step, {"wall": [], "cpu": []})
         rec["wall"].append(float(wall))
         rec["cpu"].append(float(cpu))

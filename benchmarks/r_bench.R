@@ -15,11 +15,18 @@
 # coxph_cluster clusters on person_id (type does not matter: integer ids take as long, and so
 # does robust = TRUE); matchit is 1:1 nearest neighbour without replacement on a logistic
 # propensity score of the ten covariates (MatchIt's defaults: largest distance first).
+args <- commandArgs(trailingOnly = TRUE)
+need <- c("survival", "data.table", if (args[3] == "matchit") "MatchIt")
+missing <- need[!vapply(need, requireNamespace, logical(1), quietly = TRUE)]
+if (length(missing)) {
+  # an R without these packages: say so on one line and stop cleanly
+  cat(sprintf("skipped\t0\t0\tR packages not installed: %s\n", paste(missing, collapse = ", ")))
+  quit(save = "no", status = 0)
+}
 suppressPackageStartupMessages({
   library(survival)
   library(data.table)
 })
-args <- commandArgs(trailingOnly = TRUE)
 d <- fread(args[1], showProgress = FALSE, colClasses = list(character = "person_id"))
 reps <- as.integer(args[2])
 step <- args[3]
@@ -31,9 +38,12 @@ emit <- function(tm, extra = "") {
               tm[["user.self"]] + tm[["sys.self"]], extra))
   flush(stdout())
 }
+version <- function(pkg) {
+  if (requireNamespace(pkg, quietly = TRUE)) as.character(packageVersion(pkg)) else "not installed"
+}
 cat(sprintf("versions\t0\t0\tR %s; survival %s; MatchIt %s; data.table %s\n",
-            paste(R.version$major, R.version$minor, sep = "."), packageVersion("survival"),
-            packageVersion("MatchIt"), packageVersion("data.table")))
+            paste(R.version$major, R.version$minor, sep = "."), version("survival"),
+            version("MatchIt"), version("data.table")))
 f_cox <- as.formula(paste("Surv(time, event) ~", paste(c("programme", covs), collapse = " + ")))
 f_ps <- as.formula(paste("programme ~", paste(covs, collapse = " + ")))
 if (step == "matchit") suppressPackageStartupMessages(library(MatchIt))

@@ -266,6 +266,9 @@ def plot(runs: list[dict], path: Path) -> None:
         else:
             grey = "#000000" if label.startswith("R ") else "#666666"
             line = "--" if label.startswith("R ") else ":"
+            if len(set(xs)) < len(xs):
+                line = ""  # the same subsample size in every run: points, not a line
+                label += " (subsample; one point per run)"
             ax.plot(xs, ys, line + markers[others % 7], label=label, color=grey, markersize=6)
             others += 1
     ax.set_xscale("log")
