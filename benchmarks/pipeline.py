@@ -595,9 +595,9 @@ def run_one(n: int, args: argparse.Namespace) -> dict[str, Any]:
         "machine": info,
         "rows": rows,
         "stages": stages,
-        # the largest of the stages' exact peaks: stages 2-7, and with the parquet read
+        # the largest of the stages' exact peaks, stages 2-7 (getrusage's ru_maxrss is no
+        # use here: resetting VmHWM for each stage resets it too)
         "pipeline_peak_rss": max(s["rss_peak"] for s in stages[1:]),
-        "process_peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
         "iterations": fit.iterations if fit is not None else None,
     }
     if args.profile:
