@@ -175,13 +175,14 @@ def run_stage(mem: Memory, name: str, fn: Callable[[], Any], log: list[dict]) ->
     with mem.window() as m, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         busy0, steal0 = machine_cpu()
-        t0, c0 = time.perf_counter(), time.process_time()
+        t0, c0, s0 = time.perf_counter(), time.process_time(), os.times().system
         try:
             out = fn()
         except Exception as exc:  # another stage's failure must not stop the benchmark
             rec["error"] = f"{type(exc).__name__}: {exc}"[:400]
         rec["wall"] = time.perf_counter() - t0
         rec["cpu"] = time.process_time() - c0
+        rec["sys"] = os.times().system - s0  # of the CPU time, in the kernel (page faults)
         busy1, steal1 = machine_cpu()
     rec["others"] = max(busy1 - busy0 - rec["cpu"], 0.0) / rec["wall"]
     rec["steal"] = (steal1 - steal0) / rec["wall"]
@@ -190,7 +191,8 @@ def run_stage(mem: Memory, name: str, fn: Callable[[], Any], log: list[dict]) ->
     peak = rec["rss_peak"] / GIB
     note = f"  ERROR {rec['error']}" if "error" in rec else ""
     print(
-        f"  {name:<40} {rec['wall']:7.2f} s wall {rec['cpu']:7.2f} s CPU  {peak:5.2f} GiB"
+        f"  {name:<40} {rec['wall']:7.2f} s wall {rec['cpu']:7.2f} s CPU ({rec['sys']:.2f} sys)"
+        f"  {peak:5.2f} GiB"
         f"  others {rec['others']:4.1f} cores, steal {rec['steal']:4.2f}{note}",
         file=sys.stderr,
         flush=True,
@@ -223,6 +225,9 @@ def machine() -> dict[str, Any]:
         "platform": platform.platform(),
         "load_average": os.getloadavg(),
         "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "unset"),
+        # pyarrow's allocator: its first large reads cost seconds of kernel time here with
+        # mimalloc (the default), much less with ARROW_DEFAULT_MEMORY_POOL=system
+        "arrow_memory_pool": pyarrow.default_memory_pool().backend_name,
         "evalkit_source": _source(evalkit),
         "versions": {
             "python": platform.python_version(),
