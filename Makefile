@@ -91,11 +91,16 @@ reference:
 	Rscript tests/reference/cohorts_reference.R
 	Rscript tests/reference/cox_counting_reference.R
 
+# The whole-pipeline benchmark (benchmarks/pipeline.py; not part of the tests): 1M people by
+# default, 10M too with BENCH_SIZES="1e6 1e7" (about 25 minutes on 2 quiet cores; a smoke run,
+# BENCH_SIZES=1e5, about a minute). Extracts missing from $EVALKIT_BENCH_DATA (default
+# /tmp/evalkit-bench) are written first. Rewrites benchmarks/results.md and results.svg from
+# every benchmarks/results/pipeline_n*.json; BENCH_ARGS passes options (e.g. --no-r, --reps 3).
+# The per-module scripts benchmarks/bench_*.py run by hand.
+BENCH_SIZES ?= 1e6
+BENCH_ARGS ?=
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_cox.py
-	$(BIN)/python benchmarks/bench_cohort.py
-	$(BIN)/python benchmarks/bench_matching.py
-	$(BIN)/python benchmarks/bench_survival.py
+	$(BIN)/python benchmarks/pipeline.py --sizes $(BENCH_SIZES) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
