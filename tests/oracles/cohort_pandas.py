@@ -19,16 +19,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evalkit._ids import _check_same_id_kind, _id_kind, _unknown_people
+from evalkit._ids import _check_same_id_kind, _unknown_people
 from evalkit._options import check_choice
 from evalkit.cohort import Cohort
+
+# Argument checks, date-to-day conversion and the flow table's layout are the library's: the
+# oracle is an independent implementation of the *rules* (which rows count), not of these.
+from evalkit.cohort._frames import _check_table, _date_pair, _days
+from evalkit.cohort.build import _codes, _data_end_day, _whole_days
+from evalkit.cohort.result import _flow_table
 from evalkit.errors import InputError
-from evalkit.io import REQUIRED_COLUMNS, read_table
+from evalkit.io import read_table
 from evalkit.schema import (
     check_dates,
     check_no_missing,
     check_unique,
-    require_columns,
     row_ids,
 )
 
@@ -40,8 +45,6 @@ OUTCOME_COLUMNS = ("time", "event", "reoffended", "n_reoffences", "days_in_custo
 FLOW_COLUMNS = ("table", "step", "reason", "n_removed", "n_remaining")
 
 AT_RISK_CHOICES = ("calendar", "free")
-
-_NS_PER_DAY = 86_400_000_000_000
 
 
 # --------------------------------------------------------------------------------------------
@@ -469,99 +472,6 @@ _EXCLUDED = "person excluded from the cohort (see the people steps)"
 # --------------------------------------------------------------------------------------------
 
 
-def _whole_days(value: Any, name: str, *, minimum: int) -> int:
-    """A whole number of days ≥ ``minimum`` (ints, or floats with a whole value)."""
-    ok = isinstance(value, (int, np.integer, float, np.floating)) and not isinstance(
-        value, (bool, np.bool_)
-    )
-    if ok and np.isfinite(value) and float(value) == int(value) and int(value) >= minimum:
-        return int(value)
-    bound = "positive" if minimum == 1 else f"at least {minimum}"
-    raise InputError(name, f"must be a whole number of days, {bound}; got {value!r}")
-
-
-def _codes(value: Any, name: str, *, allow_empty: bool = False) -> tuple[str, ...]:
-    """Disposal codes as a tuple of strings (a single string is one code)."""
-    if isinstance(value, str):
-        value = (value,)
-    try:
-        codes = tuple(value)
-    except TypeError:
-        raise InputError(
-            name, f"must be a list of disposal codes such as ('conviction',); got {value!r}"
-        ) from None
-    bad = [c for c in codes if not isinstance(c, str)]
-    if bad:
-        raise InputError(name, f"codes must be strings; got {bad!r}")
-    if not codes and not allow_empty:
-        raise InputError(name, "must list at least one disposal code")
-    return codes
-
-
-def _data_end_day(value: Any) -> int | None:
-    """``data_end`` as whole days since 1970-01-01, or ``None``.
-
-    Text is read as a date column is (:func:`evalkit._dates.parse_dates`): ``"01/06/2024"``
-    could be 1 June or 6 January and is refused; ``"2024-06-01"`` is not ambiguous.
-    """
-    if value is None:
-        return None
-    if isinstance(value, str):
-        from evalkit._dates import parse_dates
-
-        value = parse_dates(pd.Series([value], dtype=object), column="data_end").iloc[0]
-    try:
-        ts: Any = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        ts = pd.NaT
-    if pd.isna(ts):
-        raise InputError("data_end", f"must be a date (e.g. '2024-03-31'); got {value!r}")
-    if ts.tzinfo is not None:
-        ts = ts.tz_localize(None)
-    return int(ts.value // _NS_PER_DAY)  # floor: times of day are ignored
-
-
-def _days(dates: pd.Series) -> np.ndarray:
-    """Dates (datetime64[ns]) as whole days since 1970-01-01 (floored), int64."""
-    return dates.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]").astype(np.int64)
-
-
-def _date_pair(
-    df: pd.DataFrame, table: str, first: str, second: str
-) -> tuple[np.ndarray, np.ndarray]:
-    """Two date columns of a table as day numbers, the second never before the first."""
-    _check_table(df, table, allow_empty=True)
-    a = _days(check_dates(df, first, table=table, id_col="person_id"))
-    b = _days(check_dates(df, second, table=table, id_col="person_id"))
-    backwards = b < a
-    if backwards.any():
-        raise InputError(
-            second, f"is before the {first}", row_ids(df, backwards, "person_id"), table=table
-        )
-    return a, b
-
-
-def _check_table(df: Any, table: str, *, allow_empty: bool) -> None:
-    """A DataFrame with the table's required columns and no missing ``person_id``."""
-    if not isinstance(df, pd.DataFrame):
-        raise InputError(None, f"must be a pandas DataFrame, not {type(df).__name__}", table=table)
-    if not allow_empty and len(df) == 0:
-        raise InputError(None, "has no rows", table=table)
-    require_columns(df, REQUIRED_COLUMNS[table], table=table)
-    check_no_missing(df, "person_id", table=table)
-    ids = df["person_id"]
-    if pd.api.types.is_object_dtype(ids) and len(ids) and _id_kind(ids) is None:
-        is_text = ids.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
-        minority = is_text if is_text.sum() <= (~is_text).sum() else ~is_text
-        raise InputError(
-            "person_id",
-            "mixes numbers and text; identifiers must all be text (or all numbers) to be "
-            "compared, e.g. .astype(str)",
-            row_ids(df, minority),
-            table=table,
-        )
-
-
 def _merge_spells(
     pos: np.ndarray, start: np.ndarray, end: np.ndarray, width: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -587,24 +497,3 @@ def _merge_spells(
     firsts = np.flatnonzero(new_block)
     block_end = np.maximum.reduceat(key_end, firsts) - offset[firsts]
     return pos[firsts], start[firsts], block_end
-
-
-def _flow_table(
-    table: str,
-    n_input: int,
-    input_reason: str,
-    steps: list[tuple[str, str, int]],
-    final: tuple[str, str],
-) -> pd.DataFrame:
-    """Rows of the flow for one table: input, one row per removal, then what is kept."""
-    removed = np.array([0] + [k for _, _, k in steps] + [0], dtype=np.int64)
-    remaining = n_input - np.cumsum(removed)
-    return pd.DataFrame(
-        {
-            "table": table,
-            "step": ["input", *(s for s, _, _ in steps), final[0]],
-            "reason": [input_reason, *(r for _, r, _ in steps), final[1]],
-            "n_removed": removed,
-            "n_remaining": remaining.astype(np.int64),
-        }
-    )
