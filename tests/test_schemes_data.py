@@ -392,7 +392,10 @@ def test_invalid_arguments_are_named(kwargs, name):
 def test_tiny_simulations_work():
     for scheme in PEOPLE_SCHEMES:
         data = simulate_scheme(scheme, n_people=3, rng=0)
-        ek.proven_reoffending(**data.cohort())
+        cohort = ek.proven_reoffending(**data.cohort())
+        people = cohort.flow[cohort.flow["table"] == "people"]
+        assert people["n_remaining"].iloc[0] == 3, scheme  # every person is accounted for
+        assert people["n_remaining"].iloc[-1] == len(cohort.data), scheme
 
 
 # --------------------------------------------------------------------------------------------
