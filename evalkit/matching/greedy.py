@@ -306,35 +306,11 @@ def _greedy(d: np.ndarray, focal: np.ndarray, pool: _Pool, k: int, caliper: floa
             if c == 0:  # nothing within reach now: nothing later either (availability shrinks)
                 continue
             if not av[c]:  # an earlier unit took it: search the units still available
-                j = start[i]  # nearest available at or above
-                while not av[j]:
-                    nj = nxt[j]
-                    if av[nj]:
-                        j = nj
-                        break
-                    g = nxt[nj]
-                    nxt[j] = g
-                    j = g
+                j = _find(av, nxt, start[i])  # nearest available at or above
                 dr = abs(dist[j - 1] - tl[i]) if j < hi[i] else inf
-                h = start[i] - 1  # nearest available below
-                while not av[h]:
-                    nh = prv[h]
-                    if av[nh]:
-                        h = nh
-                        break
-                    g = prv[nh]
-                    prv[h] = g
-                    h = g
+                h = _find(av, prv, start[i] - 1)  # nearest available below
                 if h >= lo[i]:
-                    h = first[h - 1] + 1  # the earliest available row among its ties
-                    while not av[h]:
-                        nh = nxt[h]
-                        if av[nh]:
-                            h = nh
-                            break
-                        g = nxt[nh]
-                        nxt[h] = g
-                        h = g
+                    h = _find(av, nxt, first[h - 1] + 1)  # earliest available among its ties
                     dl = abs(tl[i] - dist[h - 1])
                 else:
                     dl = inf
@@ -354,6 +330,19 @@ def _greedy(d: np.ndarray, focal: np.ndarray, pool: _Pool, k: int, caliper: floa
         active = np.flatnonzero(chosen_arr)  # a unit without a match now gets none later
         out[active, r] = pool.asc[chosen_arr[active] - 1]
     return out
+
+
+def _find(av: memoryview, ptr: memoryview, q: int) -> int:
+    """The first available index reached from ``q`` by following ``ptr`` (the "next" or
+    "previous available" pointers), halving the path it walks (Tarjan & van Leeuwen 1984)."""
+    while not av[q]:
+        nq = ptr[q]
+        if av[nq]:
+            return int(nq)
+        g = ptr[nq]
+        ptr[q] = g
+        q = g
+    return q
 
 
 def shortfall_reasons(
