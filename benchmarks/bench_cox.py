@@ -36,6 +36,7 @@ import multiprocessing as mp
 import platform
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -92,19 +93,12 @@ def run_lifelines(df: pd.DataFrame, robust: bool, timeout: float) -> tuple[float
     return seconds, coef, ""
 
 
-TERMS = [
-    "programme",
-    "age",
-    "female",
-    "prior_offences",
-    "sentence_length_days",
-    "ogrs",
-    "prior_custody",
-    "employed",
-    "settled_accommodation",
-    "drug_misuse",
-    "months_since_first_offence",
-]
+def _terms() -> list[str]:
+    """The pipeline's 11 terms: the programme indicator and the extract's ten covariates."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import extract  # the generator beside this file
+
+    return ["programme", *extract.COVARIATES]
 
 
 def _clock(fn: Any) -> tuple[tuple[float, float, float], Any]:
@@ -123,23 +117,24 @@ def compare_extract(folder: str, reps: int, lifelines: bool) -> None:
 
     from evalkit.survival import cox
 
+    terms = _terms()
     d = pd.read_parquet(f"{folder}/cohort.parquet")
     d["programme"] = (d["group"] == "programme").astype(np.int8)
-    frame = d[["person_id", "time", "event", *TERMS]]
+    frame = d[["person_id", "time", "event", *terms]]
     del d
 
     def fit_evalkit() -> np.ndarray:
-        return cox(frame, time="time", event="event", covariates=TERMS).coef.to_numpy()
+        return cox(frame, time="time", event="event", covariates=terms).coef.to_numpy()
 
     def fit_robust() -> np.ndarray:
-        fit = cox(frame, time="time", event="event", covariates=TERMS, cluster="person_id")
+        fit = cox(frame, time="time", event="event", covariates=terms, cluster="person_id")
         return fit.coef.to_numpy()
 
     def fit_lifelines() -> np.ndarray:
         from lifelines import CoxPHFitter
 
-        cph = CoxPHFitter().fit(frame[["time", "event", *TERMS]], "time", "event")
-        return cph.params_[TERMS].to_numpy()
+        cph = CoxPHFitter().fit(frame[["time", "event", *terms]], "time", "event")
+        return cph.params_[terms].to_numpy()
 
     tools = {"evalkit": fit_evalkit, "evalkit robust (cluster)": fit_robust}
     if lifelines:
