@@ -211,6 +211,36 @@ def test_survival_alt_text_describes_crossing_curves():
     assert "from time 13 to time 20 (the end of follow-up), the early curve is above" in alt
 
 
+def test_survival_alt_text_names_a_crossing_at_the_end_of_follow_up():
+    # "a" is above from time 2 until the last time, when "b" loses fewer and ends above
+    df = pd.DataFrame(
+        {
+            "time": [2, 3, 3, 10, 10, 10, 10, 10, 10, 10] + [10, 10, 10, 10, 10, 10, 10, 10, 5, 5],
+            "event": [1, 0, 0, 0, 0, 0, 0, 0, 0, 0] + [1, 1, 1, 1, 0, 0, 0, 0, 0, 0],
+            "group": ["a"] * 10 + ["b"] * 10,
+        }
+    )
+    km = ek.kaplan_meier(df, time="time", event="event", by="group")
+    alt = _alt(rp.km_figure(km, caption="c", risk_times=[0, 5, 10]).html)
+    assert "from time 10 to time 10" not in alt
+    assert "they cross for the last time at time 10, the end of follow-up, where the a curve" in alt
+
+
+def test_survival_alt_text_does_not_round_a_real_stretch_to_zero():
+    # "b" is above only from time 1 to 2 of 400: 0.25% of follow-up, not "0%"
+    n = 200
+    df = pd.DataFrame(
+        {
+            "time": [1.0] + [400.0] * (n - 1) + [2.0] * 3 + [400.0] * (n - 3),
+            "event": [1] + [0] * (n - 1) + [1] * 3 + [0] * (n - 3),
+            "group": ["a"] * n + ["b"] * n,
+        }
+    )
+    km = ek.kaplan_meier(df, time="time", event="event", by="group")
+    alt = _alt(rp.km_figure(km, caption="c", risk_times=[0, 400]).html)
+    assert "the b curve for less than 1%" in alt and " 0% of follow-up" not in alt
+
+
 def test_survival_alt_text_gives_no_small_counts():
     df = pd.DataFrame(
         {

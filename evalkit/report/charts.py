@@ -121,6 +121,15 @@ def _pct(x: float, hidden: bool = False) -> str:
     return "not known (follow-up had ended)" if not np.isfinite(x) else f"{100 * x:.0f}%"
 
 
+def _share(x: float) -> str:
+    """A share of follow-up as a whole percentage that never rounds a real stretch to 0% or 100%."""
+    if 0 < x < 0.005:
+        return "less than 1%"
+    if 0.995 < x < 1:
+        return "more than 99%"
+    return f"{100 * x:.0f}%"
+
+
 def _step_values(km: Any, times: np.ndarray) -> list[np.ndarray]:
     """Each group's survival at ``times`` (1 before its first event; NaN past follow-up)."""
     at = km.at(times)
@@ -170,14 +179,24 @@ def _order_sentence(
         share = above_a if final > 0 else above_b
         return (
             f"The {hi} curve is never below the {lo} curve, and is above it for "
-            f"{100 * share:.0f}% of follow-up{meaning_text}.",
+            f"{_share(share)} of follow-up{meaning_text}.",
             end,
         )
     opposite = int(np.flatnonzero(sign == -final)[-1])
     start = float(grid[opposite + 1 + int(np.argmax(sign[opposite + 1 :] == final))])
+    shares = f"the {a} curve is above for {_share(above_a)} of follow-up and the {b} curve for "
+    shares += _share(above_b)
+    if start >= end:
+        # the last crossing is the last moment of follow-up: no stretch "from … to …" to name
+        last = (
+            f"they cross for the last time at {_point(end, unit, km.time)}, the end of follow-up,"
+        )
+        return (
+            f"The curves cross: {shares}; {last} where the {hi} curve ends above{meaning_text}.",
+            end,
+        )
     return (
-        f"The curves cross: the {a} curve is above for {100 * above_a:.0f}% of follow-up and "
-        f"the {b} curve for {100 * above_b:.0f}%; from {_point(start, unit, km.time)} {span}, "
+        f"The curves cross: {shares}; from {_point(start, unit, km.time)} {span}, "
         f"the {hi} curve is above{meaning_text}.",
         end,
     )
