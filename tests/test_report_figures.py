@@ -215,8 +215,8 @@ def test_survival_alt_text_names_a_crossing_at_the_end_of_follow_up():
     # "a" is above from time 2 until the last time, when "b" loses fewer and ends above
     df = pd.DataFrame(
         {
-            "time": [2, 3, 3, 10, 10, 10, 10, 10, 10, 10] + [10, 10, 10, 10, 10, 10, 10, 10, 5, 5],
-            "event": [1, 0, 0, 0, 0, 0, 0, 0, 0, 0] + [1, 1, 1, 1, 0, 0, 0, 0, 0, 0],
+            "time": [2, 3, 3, *([10] * 15), 5, 5],
+            "event": [1, *([0] * 9), 1, 1, 1, 1, *([0] * 6)],
             "group": ["a"] * 10 + ["b"] * 10,
         }
     )
@@ -224,6 +224,12 @@ def test_survival_alt_text_names_a_crossing_at_the_end_of_follow_up():
     alt = _alt(rp.km_figure(km, caption="c", risk_times=[0, 5, 10]).html)
     assert "from time 10 to time 10" not in alt
     assert "they cross for the last time at time 10, the end of follow-up, where the a curve" in alt
+    shares = _alt(
+        rp.km_figure(
+            km, caption="c", risk_times=[0, 10], ylabel="Share without a proven reoffence"
+        ).html
+    )
+    assert "(a higher curve means a larger share without a proven reoffence)" in shares
 
 
 def test_survival_alt_text_does_not_round_a_real_stretch_to_zero():

@@ -214,8 +214,9 @@ def _km_alt_text(
 ) -> str:
     """Alt text for Kaplan–Meier curves, from the (rounded) result: no small counts."""
     measure = ylabel.strip()
-    state = measure[len("proportion ") :] if measure.lower().startswith("proportion ") else None
-    meaning = f"a larger proportion {state}" if state else "fewer events so far"
+    noun = next((w for w in ("proportion", "share") if measure.lower().startswith(w + " ")), None)
+    state = measure[len(noun) + 1 :] if noun else None
+    meaning = f"a larger {noun} {state}" if noun else "fewer events so far"
     groups = list(km.groups)
     who = "everyone" if km.by is None else _join([names[g] for g in groups])
     # a proportion of a group below the disclosure threshold could give away its counts
