@@ -431,16 +431,16 @@ def _reading(
     }[counted]
     if kind == "count":
         supports = [
-            f"{int(value)} people {outcome}: between {_pct(lo)} and {_pct(hi)} of those who "
-            f"started, if between {int(table['denominator'].min())} and "
-            f"{int(table['denominator'].max())} started ({level} intervals)."
+            f"{int(value):,} people {outcome}: between {_pct(lo)} and {_pct(hi)} of those who "
+            f"started, if between {int(table['denominator'].min()):,} and "
+            f"{int(table['denominator'].max()):,} started ({level} intervals)."
         ]
     elif kind == "change":
         n = table.iloc[0]
         span = (
             f"({level} interval {fmt_number(100 * n['lower'], 0)} to "
-            f"{fmt_number(100 * n['upper'], 0)} points with {int(n['before_denominator'])} "
-            f"and {int(n['denominator'])} people)"
+            f"{fmt_number(100 * n['upper'], 0)} points with {int(n['before_denominator']):,} "
+            f"and {int(n['denominator']):,} people)"
             if known
             else f"(its {level} interval runs from {fmt_number(100 * lo, 0)} to "
             f"{fmt_number(100 * hi, 0)} points across the denominators considered)"
@@ -454,8 +454,8 @@ def _reading(
         span = (
             f"{level} interval {_pct(lo)} to {_pct(hi)}"
             if known
-            else f"with {int(table['denominator'].min())} to "
-            f"{int(table['denominator'].max())} people behind it, its {level} interval could "
+            else f"with {int(table['denominator'].min()):,} to "
+            f"{int(table['denominator'].max()):,} people behind it, its {level} interval could "
             f"run from as low as {_pct(lo)} to as high as {_pct(hi)}"
         )
         supports = [f"{_pct(value)} of {who} {outcome} ({span})."]

@@ -49,6 +49,8 @@ def test_a_count_is_turned_into_rates_over_plausible_starters() -> None:
     assert table["estimate"].iloc[0] == 1.0
     assert table["estimate"].iloc[-1] == pytest.approx(0.2)
     assert any(b.startswith("A count, not a rate") for b in c.biases)
+    # counts of people are written with thousands separators, as in the report tables
+    assert "if between 309 and 1,545 started" in c.supports[0]
 
 
 def test_a_count_above_the_denominator_is_refused() -> None:
