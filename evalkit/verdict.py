@@ -601,7 +601,8 @@ def verdict(
             f"parallel ({p_text(diag.pretrend_p)})."
         )
     rating = max(1, rating)
-    if not primary.finite:
+    if not primary.finite and design != "none":
+        # with no comparison group the missing estimate is already explained above
         blockers.append("the primary estimate could not be computed")
 
     # ---- conclusion and strength ------------------------------------------------------------

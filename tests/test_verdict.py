@@ -246,6 +246,12 @@ def test_no_comparison_group_is_not_assessable_whatever_the_estimate():
     assert (v.conclusion, v.strength, v.rating, v.benefit) == ("not assessable", "none", 1, None)
     assert v.headline.startswith("This evaluation cannot assess the effect of the scheme")
     assert "no comparison group" in v.headline
+    # with no estimate at all, the reasons say why once, not twice
+    missing = Measure("rate difference", OUTCOME, float("nan"), float("nan"), float("nan"))
+    reasons = verdict(missing, design="none").reasons
+    assert [r for r in reasons if r.startswith("Not assessable")] == [
+        "Not assessable: there is no comparison group, so no effect can be estimated."
+    ]
 
 
 def test_no_clear_change_of_a_ratio_is_not_called_a_difference():
