@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
 from evalkit.errors import InputError
@@ -135,8 +135,8 @@ def check_columns(value: Any, name: str, *, allow_empty: bool = True) -> list[st
 
 
 def check_listed(
-    names: Sequence[Any],
-    columns: Sequence[Any],
+    names: Iterable[Any],
+    columns: Iterable[Any],
     *,
     listed: str,
     table: str | None,
@@ -148,9 +148,10 @@ def check_listed(
     a column of {where} (columns: …)`` (at most 20 columns shown), e.g. ``listed="is named in
     date_format"``.
     """
-    absent = [c for c in names if c not in columns]
+    present = list(columns)
+    absent = [c for c in names if c not in present]
     if absent:
-        have = ", ".join(map(str, list(columns)[:20]))
+        have = ", ".join(map(str, present[:20]))
         raise InputError(
             absent[0], f"{listed} but is not a column of {where} (columns: {have})", table=table
         )
