@@ -23,6 +23,7 @@ are left missing (``NaT``) for the caller's own rule.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -63,8 +64,19 @@ _HOW = (
 )
 
 
-def _fail(column: str, rule: str, mask: np.ndarray, rows: Any, table: str | None) -> InputError:
-    return InputError(column, rule, rows(mask), table=table)
+@dataclass(frozen=True)
+class _Column:
+    """The column being read: its names for errors, the format asked for, and ``rows``."""
+
+    column: str
+    table: str | None
+    date_format: str | None
+    dayfirst: bool
+    rows: Any
+
+    def fail(self, rule: str, mask: np.ndarray) -> InputError:
+        """``InputError`` naming the column and the rows where ``mask`` is true."""
+        return InputError(self.column, rule, self.rows(mask), table=self.table)
 
 
 def parse_dates(
@@ -114,6 +126,7 @@ def parse_dates(
 
             return Rows(np.flatnonzero(mask), np.flatnonzero(mask), label=None)
 
+    c = _Column(column, table, date_format, dayfirst, rows)
     s = values
     if pd.api.types.is_datetime64_any_dtype(s):
         if getattr(s.dt, "tz", None) is not None:
@@ -121,9 +134,9 @@ def parse_dates(
         return s.astype("datetime64[ns]")
     present = s.notna().to_numpy()
     if pd.api.types.is_bool_dtype(s):
-        raise _fail(column, "holds true/false values, not dates", present, rows, table)
+        raise c.fail("holds true/false values, not dates", present)
     if pd.api.types.is_numeric_dtype(s):
-        return _from_numbers(s, column, table, date_format, rows)
+        return _from_numbers(s, c)
     if not (pd.api.types.is_string_dtype(s) or pd.api.types.is_object_dtype(s)):
         raise InputError(column, f"must be dates, not {s.dtype}", table=table)
 
@@ -133,9 +146,9 @@ def parse_dates(
         if kind in ("datetime", "datetime64", "date"):
             return _to_ns(pd.to_datetime(s, errors="raise"))
         if kind in ("integer", "floating", "mixed-integer-float"):
-            return _from_numbers(pd.to_numeric(s), column, table, date_format, rows)
+            return _from_numbers(pd.to_numeric(s), c)
         if kind not in ("string", "empty"):
-            return _mixed_objects(s, present, column, table, date_format, dayfirst, rows)
+            return _mixed_objects(s, present, c)
 
     # Dates repeat (a few thousand distinct days in a million rows): read each distinct text
     # once and spread the result back, so that every check below costs little at scale.
@@ -146,47 +159,35 @@ def parse_dates(
     def rows_u(mask_u: np.ndarray) -> Any:
         return rows(np.concatenate([mask_u, [False]])[codes])  # code -1 (missing) → False
 
-    parsed = _parse_text(text, counts, column, table, date_format, dayfirst, rows_u)
+    parsed = _parse_text(text, counts, replace(c, rows=rows_u))
     out = np.concatenate([parsed.to_numpy(dtype="datetime64[ns]"), [np.datetime64("NaT")]])
     return pd.Series(out[codes], index=s.index, dtype="datetime64[ns]")
 
 
-def _parse_text(
-    text: pd.Series,
-    counts: np.ndarray,
-    column: str,
-    table: str | None,
-    date_format: str | None,
-    dayfirst: bool,
-    rows: Any,
-) -> pd.Series:
+def _parse_text(text: pd.Series, counts: np.ndarray, c: _Column) -> pd.Series:
     """Distinct date texts (none missing), each occurring ``counts`` times: one format for all."""
     present = np.ones(len(text), dtype=bool)
-    if date_format == EXCEL:
+    if c.date_format == EXCEL:
         digits = text.str.fullmatch(r"\d+(\.\d+)?").to_numpy(dtype=bool)
         if not digits.all():
-            raise _fail(
-                column,
-                "must hold Excel serial day numbers (date_format='excel'), but holds text",
-                ~digits,
-                rows,
-                table,
+            raise c.fail(
+                "must hold Excel serial day numbers (date_format='excel'), but holds text", ~digits
             )
-        return _from_numbers(pd.to_numeric(text), column, table, date_format, rows)
-    if date_format is not None:
-        return _with_format(text, present, date_format, column, table, rows)
+        return _from_numbers(pd.to_numeric(text), c)
+    if c.date_format is not None:
+        return _with_format(text, present, c.date_format, c)
     if len(text) == 0:
         return pd.Series([], dtype="datetime64[ns]")
     iso = text.str.fullmatch(_ISO.pattern).to_numpy(dtype=bool)
     if iso.all():
-        return _with_format(text, present, "ISO8601", column, table, rows)
+        return _with_format(text, present, "ISO8601", c)
     ymd = text.str.fullmatch(_YMD_SLASH.pattern).to_numpy(dtype=bool)
     if ymd.all():
-        return _with_format(_strip_time(text), present, "%Y/%m/%d", column, table, rows)
+        return _with_format(_strip_time(text), present, "%Y/%m/%d", c)
     parts = text.str.extract(_DMY)
     dmy = parts[0].notna().to_numpy()
-    if dmy.all() or (dayfirst and dmy.any()):
-        return _day_month(text, parts, present, dayfirst, column, table, rows)
+    if dmy.all() or (c.dayfirst and dmy.any()):
+        return _day_month(text, parts, present, c)
     for fmt in _WORD_MONTH_FORMATS:
         parsed = pd.to_datetime(_strip_time(text), format=fmt, errors="coerce")
         if parsed.notna().all():
@@ -196,35 +197,21 @@ def _parse_text(
     main_kind, main = max(kinds.items(), key=lambda kv: int(counts[kv[1]].sum()))
     if main.any():
         odd = ~main
-        raise _fail(
-            column,
+        raise c.fail(
             f"must be dates in one format: most values are {main_kind}, these rows are "
             "not (a column is read with one format)" + shown("values", text[odd].head(2)),
             odd,
-            rows,
-            table,
         )
-    raise _fail(
-        column,
+    raise c.fail(
         "must be dates (e.g. 2024-03-02); these values are in no format evalkit reads "
         "without being told: "
         + _HOW.replace("'%d/%m/%Y' (day first", "matching them (e.g. '%d/%m/%Y', day first")
         + shown("values", text.head(2)),
         present,
-        rows,
-        table,
     )
 
 
-def _mixed_objects(
-    s: pd.Series,
-    present: np.ndarray,
-    column: str,
-    table: str | None,
-    date_format: str | None,
-    dayfirst: bool,
-    rows: Any,
-) -> pd.Series:
+def _mixed_objects(s: pd.Series, present: np.ndarray, c: _Column) -> pd.Series:
     """A column of Python objects mixing dates with text or numbers (an Excel column, say).
 
     Date cells are kept; the others are read as the text or numbers they are, so a column of
@@ -242,16 +229,18 @@ def _mixed_objects(
     if not is_date.any():
         rest = s.astype("str").where(present)
         return parse_dates(
-            rest, column=column, table=table, date_format=date_format, dayfirst=dayfirst, rows=rows
+            rest,
+            column=c.column,
+            table=c.table,
+            date_format=c.date_format,
+            dayfirst=c.dayfirst,
+            rows=c.rows,
         )
     others = present & ~is_date
-    raise _fail(
-        column,
+    raise c.fail(
         "must be dates: most values are dates, these rows hold text or numbers"
         + shown("values", s[others].head(2)),
         others,
-        rows,
-        table,
     )
 
 
@@ -266,96 +255,67 @@ def _strip_time(text: pd.Series) -> pd.Series:
     return text.str.replace(_TRAILING_TIME.pattern, "", regex=True)
 
 
-def _with_format(
-    text: pd.Series, present: np.ndarray, fmt: str, column: str, table: str | None, rows: Any
-) -> pd.Series:
+def _with_format(text: pd.Series, present: np.ndarray, fmt: str, c: _Column) -> pd.Series:
     has_time = any(code in fmt for code in ("%H", "%I", "%M", "%S", "%p", "%X", "%c"))
     source = text if has_time or fmt == "ISO8601" else _strip_time(text)
     try:
         parsed = pd.to_datetime(source, format=fmt, errors="coerce")
     except ValueError as exc:  # an invalid format string
-        raise InputError(column, f"date_format {fmt!r} is not a valid format: {exc}") from None
+        raise InputError(c.column, f"date_format {fmt!r} is not a valid format: {exc}") from None
     bad = present & parsed.isna().to_numpy()
     if bad.any():
-        raise _fail(
-            column,
-            f"must be dates in the format {fmt!r}" + shown("values", text[bad].head(2)),
-            bad,
-            rows,
-            table,
+        raise c.fail(
+            f"must be dates in the format {fmt!r}" + shown("values", text[bad].head(2)), bad
         )
     return _to_ns(parsed)
 
 
-def _day_month(
-    text: pd.Series,
-    parts: pd.DataFrame,
-    present: np.ndarray,
-    dayfirst: bool,
-    column: str,
-    table: str | None,
-    rows: Any,
-) -> pd.Series:
+def _day_month(text: pd.Series, parts: pd.DataFrame, present: np.ndarray, c: _Column) -> pd.Series:
     """Numeric ``dd/mm/yyyy`` or ``mm/dd/yyyy`` text: read day first when told, or when settled."""
     sep = parts[1].dropna()
     seps = pd.unique(sep.to_numpy())
     if len(seps) > 1:
         first = present & (parts[1] == seps[1]).fillna(False).to_numpy(dtype=bool)
-        raise _fail(
-            column,
-            "mixes date separators ('/', '-', '.'); a column is read with one format",
-            first,
-            rows,
-            table,
+        raise c.fail(
+            "mixes date separators ('/', '-', '.'); a column is read with one format", first
         )
     year_digits = parts[3].dropna().str.len()
-    if (year_digits == 2).any() and not dayfirst:
+    if (year_digits == 2).any() and not c.dayfirst:
         two = present & (parts[3].str.len() == 2).fillna(False).to_numpy(dtype=bool)
-        raise _fail(
-            column,
-            "has two-digit years; give the format, e.g. date_format='%d/%m/%y'",
-            two,
-            rows,
-            table,
-        )
+        raise c.fail("has two-digit years; give the format, e.g. date_format='%d/%m/%y'", two)
     year = "%Y" if (year_digits == 4).all() else "%y"
     a = pd.to_numeric(parts[0]).to_numpy(dtype=float)
     b = pd.to_numeric(parts[2]).to_numpy(dtype=float)
     s0 = str(seps[0]) if len(seps) else "/"
     day_first = f"%d{s0}%m{s0}{year}"
-    if dayfirst:
-        return _with_format(text, present, day_first, column, table, rows)
+    if c.dayfirst:
+        return _with_format(text, present, day_first, c)
     a_big = np.nan_to_num(a) > 12
     b_big = np.nan_to_num(b) > 12
     if a_big.any() and b_big.any():
-        raise _fail(
-            column,
+        raise c.fail(
             "mixes day-first and month-first dates (some values have a day above 12 in the "
             "first place, others in the second); a column is read with one format",
             present & b_big,
-            rows,
-            table,
         )
     if a_big.any():
-        return _with_format(text, present, day_first, column, table, rows)
+        return _with_format(text, present, day_first, c)
     if b_big.any():
-        return _with_format(text, present, f"%m{s0}%d{s0}{year}", column, table, rows)
+        return _with_format(text, present, f"%m{s0}%d{s0}{year}", c)
     examples = text[present].drop_duplicates().head(2)
     raise InputError(
-        column,
+        c.column,
         "holds dates that could be read day first (UK) or month first (US), "
         f"e.g.{shown('values', examples)}; evalkit will not guess: {_HOW}",
-        table=table,
+        table=c.table,
     )
 
 
-def _from_numbers(
-    s: pd.Series, column: str, table: str | None, date_format: str | None, rows: Any
-) -> pd.Series:
+def _from_numbers(s: pd.Series, c: _Column) -> pd.Series:
     """Excel serial day numbers when asked for (``date_format='excel'``); otherwise refused."""
     v = s.to_numpy(dtype=float, na_value=np.nan)
     present = ~np.isnan(v)
-    if date_format != EXCEL:
+    if c.date_format != EXCEL:
         plausible = present & (v >= _EXCEL_MIN) & (v <= 80_000)
         hint = (
             "; they look like Excel serial day numbers (days since 30 December 1899: 44699 is "
@@ -364,22 +324,15 @@ def _from_numbers(
             if plausible[present].all() and present.any()
             else ""
         )
-        raise _fail(
-            column,
-            "holds numbers, not dates" + hint + shown("values", s[present].head(2)),
-            present,
-            rows,
-            table,
+        raise c.fail(
+            "holds numbers, not dates" + hint + shown("values", s[present].head(2)), present
         )
     bad = present & ((v < _EXCEL_MIN) | (v > _EXCEL_MAX) | ~np.isfinite(v))
     if bad.any():
-        raise _fail(
-            column,
+        raise c.fail(
             f"Excel serial day numbers must be between {_EXCEL_MIN} (1 March 1900) and "
             f"{_EXCEL_MAX} (31 December 9999)",
             bad,
-            rows,
-            table,
         )
     days = np.floor(np.where(present, v, 0)).astype(np.int64)
     out = (_EXCEL_EPOCH + days).astype("datetime64[ns]")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
 from evalkit.errors import InputError
@@ -18,11 +18,14 @@ __all__ = [
     "check_choice",
     "check_columns",
     "check_conf_level",
+    "check_date",
     "check_flag",
     "check_int",
+    "check_listed",
     "check_number",
     "check_probability",
     "option_error",
+    "parse_pairs",
 ]
 
 T = TypeVar("T")
@@ -129,3 +132,60 @@ def check_columns(value: Any, name: str, *, allow_empty: bool = True) -> list[st
     if not cols and not allow_empty:
         raise option_error(name, "must name at least one column")
     return cols
+
+
+def check_listed(
+    names: Iterable[Any],
+    columns: Iterable[Any],
+    *,
+    listed: str,
+    table: str | None,
+    where: str = "the table",
+) -> None:
+    """Every one of ``names`` (columns an option lists) is among the table's ``columns``.
+
+    The first absent one is an ``InputError`` worded ``column 'x' in table: {listed} but is not
+    a column of {where} (columns: …)`` (at most 20 columns shown), e.g. ``listed="is named in
+    date_format"``.
+    """
+    present = list(columns)
+    absent = [c for c in names if c not in present]
+    if absent:
+        have = ", ".join(map(str, present[:20]))
+        raise InputError(
+            absent[0], f"{listed} but is not a column of {where} (columns: {have})", table=table
+        )
+
+
+def check_date(value: Any, name: str, *, example: str) -> Any:
+    """A date as a ``pandas.Timestamp`` (anything it reads); else ``InputError`` worded ``must
+    be a date (e.g. 'example'); got value``."""
+    import pandas as pd  # not at the top: this module is imported before any data is read
+
+    try:
+        ts: Any = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        ts = pd.NaT
+    if pd.isna(ts):
+        raise InputError(name, f"must be a date (e.g. {example!r}); got {value!r}")
+    return ts
+
+
+def parse_pairs(text: str, name: str, *, form: str, parts: str) -> dict[str, str]:
+    """``"a=b, c=d"``, the text of a command-line option such as ``--columns``, as a dict.
+
+    Empty items are skipped and both sides stripped; an item without ``=`` is an
+    ``InputError`` showing ``form`` (one item, ``"column=Label"``), one with an empty side an
+    error naming ``parts`` (``"column or label"``).
+    """
+    out: dict[str, str] = {}
+    for item in text.split(","):
+        if not item.strip():
+            continue
+        if "=" not in item:
+            raise InputError(name, f"each item must look like {form!r}, got {item.strip()!r}")
+        key, value = (part.strip() for part in item.split("=", 1))
+        if not key or not value:
+            raise InputError(name, f"empty {parts} in {item.strip()!r}")
+        out[key] = value
+    return out

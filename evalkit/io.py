@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from evalkit._dates import EXCEL, parse_dates
+from evalkit._options import check_listed, parse_pairs
 from evalkit.errors import InputError, Rows
 
 __all__ = [
@@ -226,14 +227,7 @@ def read_table(
 
     date_cols = list(DATE_COLUMNS[table]) if table is not None else []
     if isinstance(formats, dict):
-        missing = [c for c in formats if c not in df.columns]
-        if missing:
-            raise InputError(
-                missing[0],
-                "is named in date_format but is not a column of the table "
-                f"(columns: {', '.join(map(str, df.columns[:20]))})",
-                table=name,
-            )
+        check_listed(list(formats), df.columns, listed="is named in date_format", table=name)
         date_cols += [c for c in formats if c not in date_cols]
     id_col = ID_COLUMN if ID_COLUMN in df.columns else None
     for col in date_cols:
@@ -303,20 +297,9 @@ def is_synthetic(path: str | os.PathLike[str]) -> bool:
 
 def parse_column_mapping(text: str) -> dict[str, str]:
     """``"Person ID=person_id, Release date=index_date"`` → a ``columns`` mapping (for the CLI)."""
-    out: dict[str, str] = {}
-    for item in text.split(","):
-        if not item.strip():
-            continue
-        if "=" not in item:
-            raise InputError(
-                "--columns",
-                f"each item must look like 'Header in file=evalkit_name', got {item.strip()!r}",
-            )
-        key, value = item.split("=", 1)
-        if not key.strip() or not value.strip():
-            raise InputError("--columns", f"empty header or name in {item.strip()!r}")
-        out[key.strip()] = value.strip()
-    return out
+    return parse_pairs(
+        text, "--columns", form="Header in file=evalkit_name", parts="header or name"
+    )
 
 
 # --------------------------------------------------------------------------------------------

@@ -160,42 +160,19 @@ def plot_km(
         at = km.at(times)
         # Rows hang below the axis at fixed distances in points, clear of the x-axis label.
         header_pt, first_pt, row_pt = -46.0, -60.0, -13.0
-        ax.annotate(
-            "Number at risk",
-            xy=(0.0, 0.0),
-            xycoords="axes fraction",
-            xytext=(-24.0, header_pt),
-            textcoords="offset points",
-            ha="left",
-            va="center",
-            fontsize=9,
-            fontweight="bold",
-        )
+        _risk_text(ax, "Number at risk", header_pt, ha="left", fontweight="bold")
         for i, g in enumerate(km.groups):
             offset = first_pt + i * row_pt
             colour = palette[i % len(palette)]
-            ax.annotate(
-                str(g) if km.by is not None else "all",
-                xy=(0.0, 0.0),
-                xycoords="axes fraction",
-                xytext=(-24.0, offset),
-                textcoords="offset points",
-                ha="right",
-                va="center",
-                fontsize=9,
-                color=colour,
-            )
+            _risk_text(ax, str(g) if km.by is not None else "all", offset, ha="right", color=colour)
             rows = at[at["group"] == g]
             for t_val, n_val in zip(rows["time"], rows["at_risk"], strict=True):
-                ax.annotate(
+                _risk_text(
+                    ax,
                     _fmt_count(float(n_val), km.weighted),
-                    xy=(float(t_val), 0.0),
-                    xycoords=("data", "axes fraction"),
-                    xytext=(0.0, offset),
-                    textcoords="offset points",
+                    offset,
+                    x=float(t_val),
                     ha="center",
-                    va="center",
-                    fontsize=9,
                     gid=f"{AT_RISK_GID}|{i}|{float(t_val)!r}",
                 )
         if own_figure:
@@ -205,3 +182,22 @@ def plot_km(
 
     ax.alt_text = km_alt_text(km)
     return ax
+
+
+def _risk_text(
+    ax: Any, text: str, y_pt: float, *, x: float | None = None, ha: str, **style: Any
+) -> None:
+    """One text of the numbers-at-risk table, ``y_pt`` points below the axis: in the left
+    margin (``x`` None: the header and the group names) or under the time ``x`` (a count)."""
+    margin = x is None
+    ax.annotate(
+        text,
+        xy=(0.0 if x is None else x, 0.0),
+        xycoords="axes fraction" if margin else ("data", "axes fraction"),
+        xytext=(-24.0 if margin else 0.0, y_pt),
+        textcoords="offset points",
+        ha=ha,
+        va="center",
+        fontsize=9,
+        **style,
+    )

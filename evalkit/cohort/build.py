@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from evalkit._options import check_choice
+from evalkit._options import check_choice, check_date
 from evalkit.cohort.result import Cohort, flow_frame
 from evalkit.errors import InputError
 
@@ -314,12 +314,7 @@ def _data_end_day(value: Any) -> int | None:
         from evalkit._dates import parse_dates
 
         value = parse_dates(pd.Series([value], dtype=object), column="data_end").iloc[0]
-    try:
-        ts: Any = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        ts = pd.NaT
-    if pd.isna(ts):
-        raise InputError("data_end", f"must be a date (e.g. '2024-03-31'); got {value!r}")
+    ts = check_date(value, "data_end", example="2024-03-31")
     if ts.tzinfo is not None:
         ts = ts.tz_localize(None)
     return int(ts.value // _NS_PER_DAY)  # floor: times of day are ignored

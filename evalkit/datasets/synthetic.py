@@ -15,6 +15,7 @@ import pandas as pd
 from scipy.optimize import brentq
 from scipy.special import expit
 
+from evalkit._options import check_date
 from evalkit.errors import InputError
 
 __all__ = ["simulate_reoffending"]
@@ -162,12 +163,7 @@ def simulate_reoffending(
     _open_unit(base_rate, "base_rate")
     if not (np.isfinite(effect_hr) and effect_hr > 0):
         raise InputError("effect_hr", f"must be a positive hazard ratio; got {effect_hr!r}")
-    try:
-        start_ts: Any = pd.Timestamp(start)
-    except (TypeError, ValueError):
-        start_ts = pd.NaT
-    if pd.isna(start_ts):
-        raise InputError("start", f"must be a date (e.g. '2022-05-01'); got {start!r}")
+    start_ts = check_date(start, "start", example="2022-05-01")
     start_day = int(start_ts.value // 86_400_000_000_000)  # whole days since 1970-01-01
     gen = np.random.default_rng(rng)
     w_days = WAITING_DAYS

@@ -2,19 +2,8 @@
 
 References
 ----------
-Rosenbaum PR, Rubin DB (1985). Constructing a control group using multivariate matched sampling
-methods that incorporate the propensity score. *The American Statistician* 39(1):33–38.
-doi:10.1080/00031305.1985.10479383
-
-Austin PC (2011). An introduction to propensity score methods for reducing the effects of
-confounding in observational studies. *Multivariate Behavioral Research* 46(3):399–424.
-doi:10.1080/00273171.2011.568786
-
-Stuart EA (2010). Matching methods for causal inference: a review and a look forward.
-*Statistical Science* 25(1):1–21. doi:10.1214/09-STS313
-
-Ho DE, Imai K, King G, Stuart EA (2011). MatchIt: nonparametric preprocessing for parametric
-causal inference. *Journal of Statistical Software* 42(8). doi:10.18637/jss.v042.i08
+Those of :mod:`evalkit.matching` (Rosenbaum & Rubin 1985; Austin 2011; Stuart 2010; Ho, Imai,
+King & Stuart 2011, MatchIt), and
 
 Abadie A, Spiess J (2022). Robust post-matching inference. *Journal of the American
 Statistical Association* 117(538):983–995. doi:10.1080/01621459.2020.1840383

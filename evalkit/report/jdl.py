@@ -37,6 +37,7 @@ from typing import Any
 
 import pandas as pd
 
+from evalkit._options import check_listed, parse_pairs
 from evalkit.errors import InputError
 from evalkit.io import KNOWN_COVARIATES, is_synthetic, unmapped_headers
 from evalkit.report._base import Progress, write_atomic
@@ -115,19 +116,7 @@ def parse_labels(text: str) -> dict[str, str]:
 
     Keys are people-table columns, or ``column[level]`` for one level of a categorical column.
     """
-    out: dict[str, str] = {}
-    for item in text.split(","):
-        if not item.strip():
-            continue
-        if "=" not in item:
-            raise InputError(
-                "--labels", f"each item must look like 'column=Label', got {item.strip()!r}"
-            )
-        key, value = (part.strip() for part in item.split("=", 1))
-        if not key or not value:
-            raise InputError("--labels", f"empty column or label in {item.strip()!r}")
-        out[key] = value
-    return out
+    return parse_pairs(text, "--labels", form="column=Label", parts="column or label")
 
 
 def report_title(title: str | None = None, area: str = "", scheme: str = "") -> str:
@@ -314,14 +303,13 @@ def run_jdl(
     given_covariates = None if covariates is None else list(covariates)
     if covariates is None:
         covariates = default_covariates(people)
-    absent = [c for c in covariates if c not in people.columns]
-    if absent:
-        raise InputError(
-            absent[0],
-            "is listed in --covariates but is not a column of the people table "
-            f"(columns: {', '.join(map(str, people.columns))})",
-            table="people",
-        )
+    check_listed(
+        covariates,
+        people.columns,
+        listed="is listed in --covariates",
+        table="people",
+        where="the people table",
+    )
     labels = dict(labels or {})
     for key in labels:
         column = key.split("[", 1)[0] if key.endswith("]") and "[" in key else key
