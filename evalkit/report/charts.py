@@ -184,19 +184,19 @@ def _order_sentence(
         )
     opposite = int(np.flatnonzero(sign == -final)[-1])
     start = float(grid[opposite + 1 + int(np.argmax(sign[opposite + 1 :] == final))])
-    shares = f"the {a} curve is above for {_share(above_a)} of follow-up and the {b} curve for "
-    shares += _share(above_b)
+    split = f"the {a} curve is above for {_share(above_a)} of follow-up and the {b} curve for "
+    split += _share(above_b)
     if start >= end:
         # the last crossing is the last moment of follow-up: no stretch "from … to …" to name
-        last = (
+        closing = (
             f"they cross for the last time at {_point(end, unit, km.time)}, the end of follow-up,"
         )
         return (
-            f"The curves cross: {shares}; {last} where the {hi} curve ends above{meaning_text}.",
+            f"The curves cross: {split}; {closing} where the {hi} curve ends above{meaning_text}.",
             end,
         )
     return (
-        f"The curves cross: {shares}; from {_point(start, unit, km.time)} {span}, "
+        f"The curves cross: {split}; from {_point(start, unit, km.time)} {span}, "
         f"the {hi} curve is above{meaning_text}.",
         end,
     )
