@@ -9,10 +9,13 @@ from evalkit._options import (
     check_choice,
     check_columns,
     check_conf_level,
+    check_date,
     check_flag,
     check_int,
+    check_listed,
     check_number,
     check_probability,
+    parse_pairs,
 )
 from evalkit.errors import InputError
 
@@ -74,3 +77,28 @@ def test_columns() -> None:
         check_columns([], "covariates", allow_empty=False)
     with pytest.raises(InputError, match="column name or a list"):
         check_columns([1, 2], "covariates")
+
+
+def test_option_text_pairs_are_parsed_and_bad_items_named() -> None:
+    assert parse_pairs(" a = Alpha,, b=Beta ", "--labels", form="x=y", parts="p") == {
+        "a": "Alpha",
+        "b": "Beta",
+    }
+    with pytest.raises(InputError, match="each item must look like 'column=Label', got 'b'"):
+        parse_pairs("a=A, b", "--labels", form="column=Label", parts="column or label")
+    with pytest.raises(InputError, match="empty column or label in 'a='"):
+        parse_pairs("a=", "--labels", form="column=Label", parts="column or label")
+
+
+def test_listed_columns_must_exist_and_at_most_20_are_shown() -> None:
+    columns = [f"c{i}" for i in range(30)]
+    check_listed(["c1", "c29"], columns, listed="is named in date_format", table="people")
+    with pytest.raises(InputError, match="is named in date_format but is not a column") as info:
+        check_listed(["c1", "zz"], columns, listed="is named in date_format", table="people")
+    assert info.value.column == "zz" and "c19" in str(info.value) and "c20" not in str(info.value)
+
+
+def test_dates_are_read_or_refused_with_an_example() -> None:
+    assert str(check_date("2024-03-31", "data_end", example="2024-03-31").date()) == "2024-03-31"
+    with pytest.raises(InputError, match=r"must be a date \(e.g. '2024-03-31'\); got 'soon'"):
+        check_date("soon", "data_end", example="2024-03-31")
