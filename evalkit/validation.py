@@ -586,7 +586,10 @@ def coverage_reading(row: Mapping[Any, Any], conf_level: float = 0.95) -> str:
     """What one summary row's coverage says, by fixed rules (for reports).
 
     In order: ``"within 94–96%"``; ``"outside 94–96% by Monte Carlo error alone"`` when the
-    coverage is within 1.96 Monte Carlo SEs of ``conf_level``; otherwise ``"biased"`` when the
+    coverage is within 1.96 Monte Carlo SEs of ``conf_level``, the SE a valid interval's
+    coverage would have, ``sqrt(conf_level (1 - conf_level) / R)`` over ``R`` replications (a
+    test of nominal coverage; Morris, White and Crowther 2019), not the SE at the
+    observed coverage that summary tables show; otherwise ``"biased"`` when the
     bias exceeds three of its Monte Carlo SEs and a third of the empirical SE (the interval is
     centred in the wrong place), ``"intervals too wide"`` when the coverage is above the
     target (the model SE is larger than the spread of the estimates), else ``"intervals too
