@@ -20,8 +20,9 @@
 #
 # Rules the build enforces, so that reports are safe to publish:
 # - only report fragments reach the page: rp.headline, rp.summary, rp.table, rp.figure,
-#   rp.km_figure, rp.forest_figure, rp.paragraph, rp.markdown (several at once: rp.show(...));
-#   a print() or a bare DataFrame or figure fails the build;
+#   rp.km_figure, rp.forest_figure, rp.paragraph, rp.markdown, and the ready-made sections
+#   rp.reoffending_table and rp.people_flow (several at once: rp.show(...)); a print() or a
+#   bare DataFrame or figure fails the build;
 # - every count in rp.table passes disclosure control (integer columns are counts unless listed
 #   in not_counts=); write counts in sentences with cfg.disclosure.count(n);
 # - no person identifier from the input files may appear on the page;
@@ -31,10 +32,6 @@
 # to the primary measure and the design fixed in the TOML, with the balance and numbers found.
 # Text you add should say what the design can support: never "significant", and causal words
 # only where the verdict uses them.
-import warnings
-
-import pandas as pd
-
 import evalkit as ek
 from evalkit import report as rp
 from evalkit.wording import p_text
@@ -47,18 +44,8 @@ TAU = float(cfg.param("tau"))
 SDC = cfg.disclosure
 
 # the four tables, read with the [reader] options (column names, date format) of the TOML
-tables = {
-    name: cfg.read(name) for name in ("people", "offences", "custody", "deaths") if name in cfg.data
-}
-cohort = ek.proven_reoffending(
-    tables["people"],
-    tables["offences"],
-    tables.get("custody"),
-    tables.get("deaths"),
-    follow_up_days=FOLLOW_UP,
-    waiting_days=WAITING,
-    data_end=cfg.data_date if len(cfg.data_date) == 10 else None,
-)
+tables = rp.read_cohort_tables(cfg)
+cohort = rp.reoffending_cohort(cfg, tables, follow_up_days=FOLLOW_UP, waiting_days=WAITING)
 data = cohort.data
 labels = data["group"].astype("string")
 unknown = sorted(set(labels.unique()) - {PROGRAMME, COMPARISON})
@@ -78,18 +65,12 @@ if MATCHED != (cfg.design.kind == "matched"):
         table=cfg.path.name,
     )
 if MATCHED:
-    with warnings.catch_warnings():
-        # unmatched programme members are counted in the verdict's diagnostics
-        warnings.simplefilter("ignore", ek.StatisticalWarning)
-        m = ek.match(
-            data,
-            group="arm",
-            treated="Scheme",
-            covariates=COVARIATES,
-            caliper=0.2,
-            link="linear.logit",
-        )
-    data = m.data
+    # 1:1 nearest neighbour on the logit of the propensity score, within 0.2 standard deviations;
+    # unmatched programme members are counted in the verdict's diagnostics
+    mc = rp.matched_comparison(
+        data, group="arm", treated="Scheme", covariates=COVARIATES, caliper=0.2
+    )
+    m, data = mc.match, mc.data
 
 # %%
 # Numbers: the proportion who reoffended, and time to first reoffence.
@@ -106,16 +87,7 @@ km = ek.kaplan_meier(data, time="time", event="event", by="arm")
 lr = ek.logrank(data, time="time", event="event", by="arm")
 rmd = ek.rmst_difference(data, time="time", event="event", group="arm", treated="Scheme", tau=TAU)
 secondary = [
-    ek.Measure(
-        "difference in days without a proven reoffence",
-        "",
-        rmd.estimate,
-        rmd.lower,
-        rmd.upper,
-        p=rmd.p,
-        good="higher",
-        unit="days",
-    )
+    rp.rmst_measure(rmd, name="difference in days without a proven reoffence", unit="days")
 ]
 if MATCHED:
     diagnostics = ek.Diagnostics.from_match(m, programme_events=int(events["Scheme"]))
@@ -133,13 +105,12 @@ verdict = rp.judge(
 rp.headline(verdict, synthetic=cfg.synthetic)
 
 # %%
-rp.summary(
+rp.scheme_summary(
+    cfg,
+    verdict,
     question="Did people in the scheme commit fewer proven reoffences within a year?",
-    design=cfg.design.justification,
     sample=f"{SDC.count(int(n.sum()))} people: {SDC.count(int(n['Scheme']))} in the scheme.",
     effect=primary.words(),
-    rating=verdict.rating,
-    cost=cfg.cost,
     caveats=[
         "People were not assigned at random; a comparison balances at most what was recorded.",
         "Proven reoffending counts only offences that were detected and proven.",
@@ -150,28 +121,11 @@ rp.summary(
 # ## Results
 
 # %%
-table = pd.DataFrame(
-    {
-        "group": ["Scheme", "Comparison"],
-        "people": [int(n["Scheme"]), int(n["Comparison"])],
-        "reoffended": [int(events["Scheme"]), int(events["Comparison"])],
-    }
-)
-table["percent"] = 100 * table["reoffended"] / table["people"]
 rp.show(
-    rp.table(
-        table,
+    rp.reoffending_table(
+        {arm: (int(n[arm]), int(events[arm])) for arm in ("Scheme", "Comparison")},
         caption="People with a proven reoffence within a year, by group"
         + (" (matched)" if MATCHED else ""),
-        labels={
-            "group": "Group",
-            "people": "People",
-            "reoffended": "Reoffended",
-            "percent": "Percent",
-        },
-        percents={"percent": ("reoffended", "people")},
-        complements={"reoffended": "people"},
-        formats={"percent": "{:.1f}%"},
         disclosure=SDC,
     ),
     rp.km_figure(
@@ -195,23 +149,7 @@ rp.show(
 # ## Who was included
 
 # %%
-flow = cohort.flow
-part = flow[flow["table"] == "people"].to_dict("records")
-people_flow = pd.DataFrame(
-    [("People in the file", int(part[0]["n_remaining"]))]
-    + [(f"Excluded: {r['reason']}", int(r["n_removed"])) for r in part[1:-1]]
-    + [("People in the cohort", int(part[-1]["n_remaining"]))],
-    columns=["step", "count"],
-)
-rp.show(
-    rp.table(
-        people_flow,
-        caption="People: from the input file to the proven-reoffending cohort",
-        labels={"step": "Step", "count": "People"},
-        total_row=0,
-        disclosure=SDC,
-    )
-)
+rp.show(rp.people_flow(cohort, disclosure=SDC))
 
 # %% [markdown]
 # ## Limitations

@@ -30,7 +30,6 @@ LANDMARK = float(cfg.param("landmark_day"))
 COVARIATES = list(cfg.param("covariates"))
 FOLLOW_UP, WAITING = int(cfg.param("follow_up_days")), int(cfg.param("waiting_days"))
 PERIOD, BEFORE, AFTER = cfg.param("period_column"), cfg.param("before"), cfg.param("after")
-DATA_END = cfg.data_date if len(cfg.data_date) == 10 else None
 
 
 monthly = cfg.read("monthly", dates=["month"]).sort_values("month").reset_index(drop=True)
@@ -146,17 +145,9 @@ parts = pd.DataFrame(
 # %%
 # 3. Reoffending: people continuing treatment against people not, timed from release without
 # immortal time, and the cohort released after the launch against the one before it.
-tables = {n: cfg.read(n) for n in ("people", "offences", "custody", "deaths") if n in cfg.data}
+tables = rp.read_cohort_tables(cfg)
 engagement = cfg.read("engagement", dates=["engagement_start"])
-cohort = ek.proven_reoffending(
-    tables["people"],
-    tables["offences"],
-    tables.get("custody"),
-    tables.get("deaths"),
-    follow_up_days=FOLLOW_UP,
-    waiting_days=WAITING,
-    data_end=DATA_END,
-)
+cohort = rp.reoffending_cohort(cfg, tables, follow_up_days=FOLLOW_UP, waiting_days=WAITING)
 people = cohort.data.copy()
 people["engaged_day"] = engagement_days(people, engagement)
 pp_crude = per_protocol_bias(people, horizon_days=FOLLOW_UP, landmark_day=LANDMARK)
@@ -207,25 +198,25 @@ verdict = rp.judge(
     groups=("the months after the launch", "the trend before it, carried forward"),
 )
 rp.show(
-    rp.claim(
-        cfg.param("claim"),
-        source=cfg.param("claim_source"),
+    *rp.opening(
+        cfg,
+        verdict,
         note="This report asks what a rise from 25% to 51% can show, re-analyses the monthly "
         "series behind such a figure with its trend and seasons, and asks whether continuing "
         "treatment went with less reoffending, timed from release so that no immortal time is "
         "counted.",
-    ),
-    rp.headline(verdict, synthetic=cfg.synthetic),
+    )
 )
 
 # %%
-rp.summary(
+rp.scheme_summary(
+    cfg,
+    verdict,
     question=(
         "Did the share of prison leavers continuing drug treatment in the community rise when "
         "the scheme began, beyond its trend and seasons, and did continuing treatment go with "
         "less reoffending?"
     ),
-    design=cfg.design.justification if cfg.design else "",
     sample=(
         f"{len(monthly)} months ({month_name(monthly['month'].iloc[0])} to "
         f"{month_name(monthly['month'].iloc[-1])}), {SDC.count(int(monthly['denominator'].sum()))} "
@@ -236,8 +227,6 @@ rp.summary(
         f"Level change at the launch: {level_words} times the share expected from the trend "
         "and seasons."
     ),
-    rating=verdict.rating,
-    cost=cfg.cost,
     caveats=[
         "The two published figures are single points: the months before and after the launch "
         "vary around their trend and seasonal pattern, and the lowest and highest months "
@@ -258,15 +247,9 @@ rp.summary(
 # possible numbers of people and the reasons the figure cannot show an effect on its own.
 
 # %%
-ci = claim.to_frame()
-ci["estimate"] = 100 * ci["estimate"]
-ci["range"] = [
-    range_words(a, b, decimals=0, fewer="points lower", more="points higher")
-    for a, b in zip(ci["lower"], ci["upper"], strict=True)
-]
 rp.show(
-    rp.table(
-        ci[["denominator", "estimate", "range"]],
+    rp.claim_intervals(
+        claim,
         caption="The change from 25% to 51%: its 95% interval for possible numbers of people "
         "behind each figure",
         labels={
@@ -274,15 +257,17 @@ rp.show(
             "estimate": "Change (points)",
             "range": "95% interval",
         },
-        formats={"estimate": "{:.0f}"},
-        not_counts=["denominator"],
+        range_text=lambda a, b: range_words(
+            a, b, decimals=0, fewer="points lower", more="points higher"
+        ),
+        estimate_format="{:.0f}",
         disclosure=SDC,
         notes=[
             "Newcombe's hybrid score interval. The counts behind each row are the figures times "
             "the number of people, rounded, so the change shown can differ slightly from 26."
         ],
     ),
-    rp.markdown("\n".join(f"- {s}" for s in claim.sentences())),
+    rp.claim_findings(claim),
 )
 
 # %% [markdown]

@@ -8,9 +8,6 @@
 # Setup: configuration, the five input files and two proven-reoffending cohorts (six months,
 # the claim's horizon, and twelve months, the primary one). Everything is set in divert.toml:
 # pointing it at a real extract needs no change here.
-import dataclasses
-import warnings
-
 import pandas as pd
 
 import evalkit as ek
@@ -30,28 +27,16 @@ HORIZON = int(cfg.param("claim_horizon_days"))
 LANDMARK = float(cfg.param("landmark_day"))
 CALIPER = float(cfg.param("caliper"))
 SDC = cfg.disclosure
-DATA_END = cfg.data_date if len(cfg.data_date) == 10 else None
 NAMES = {PROGRAMME: "Diverted", COMPARISON: "Matched comparison"}
 
 
-tables = {n: cfg.read(n) for n in ("people", "offences", "custody", "deaths") if n in cfg.data}
+tables = rp.read_cohort_tables(cfg)
 tables["people"]["group"] = tables["people"]["group"].astype("string")
 engagement = cfg.read("engagement", dates=["engagement_start"])
-
-
-def cohort(days: int) -> ek.Cohort:
-    return ek.proven_reoffending(
-        tables["people"],
-        tables["offences"],
-        tables.get("custody"),
-        tables.get("deaths"),
-        follow_up_days=days,
-        waiting_days=WAITING,
-        data_end=DATA_END,
-    )
-
-
-year, half = cohort(FOLLOW_UP), cohort(SHORT)
+year, half = (
+    rp.reoffending_cohort(cfg, tables, follow_up_days=days, waiting_days=WAITING)
+    for days in (FOLLOW_UP, SHORT)
+)
 labels = year.data["group"]
 if set(labels.unique()) != {PROGRAMME, COMPARISON}:
     raise ek.InputError(
@@ -108,137 +93,61 @@ EARLY = int(((diverted["event"] == 1) & (diverted["time"] <= MEDIAN_WAIT)).sum()
 # 3. The matched comparison: everyone diverted against people given an out-of-court disposal
 # instead, matched on the listed characteristics (1:1 nearest neighbour on the logit of the
 # propensity score within the caliper, without replacement), at six and twelve months.
-with warnings.catch_warnings():
-    # diverted people without a match are counted below (disclosure-controlled), not printed
-    warnings.simplefilter("ignore", ek.StatisticalWarning)
-    m = ek.match(
-        data,
-        group="group",
-        treated=PROGRAMME,
-        covariates=COVARIATES,
-        caliper=CALIPER,
-        link="linear.logit",
-    )
-matched = m.data
+mc = rp.matched_comparison(data, treated=PROGRAMME, covariates=COVARIATES, caliper=CALIPER)
+m, matched = mc.match, mc.data
 res = {
-    FOLLOW_UP: ek.jdl_outcomes(
-        matched, group="group", treated=PROGRAMME, weights="weight", cluster="subclass"
-    ),
-    SHORT: ek.jdl_outcomes(
-        matched,
-        group="group",
-        treated=PROGRAMME,
-        reoffended="reoffended_6m",
-        frequency="n_reoffences_6m",
-        time="time_6m",
-        weights="weight",
-        cluster="subclass",
-    ),
+    FOLLOW_UP: mc.outcomes(),
+    SHORT: mc.outcomes(reoffended="reoffended_6m", frequency="n_reoffences_6m", time="time_6m"),
 }
-in_prog = matched["group"] == PROGRAMME
-N_MATCHED = int(in_prog.sum())
-COUNTS = {
-    (g, h): int(matched.loc[matched["group"] == g, col].sum())
-    for g in (PROGRAMME, COMPARISON)
-    for h, col in ((FOLLOW_UP, "reoffended"), (SHORT, "reoffended_6m"))
-}
-
-
-def safe(h: int) -> bool:
-    """Both groups' rates at horizon h may be published (no small count behind them)."""
-    return not any(
-        SDC.is_small(COUNTS[(g, h)]) or SDC.is_small(N_MATCHED - COUNTS[(g, h)])
-        for g in (PROGRAMME, COMPARISON)
-    )
-
-
-def rate_measure(h: int, outcome: str) -> ek.Measure:
-    row = res[h].table.to_dict("records")[0]  # the reoffending-rate row
-    return ek.Measure(
-        "rate difference",
-        outcome,
-        float(row["estimate"]),
-        float(row["lower"]),
-        float(row["upper"]),
-        p=float(row["p"]),
-        programme=float(row["programme"]) if safe(h) else None,
-        comparison=float(row["comparison"]) if safe(h) else None,
-        conf_level=res[h].conf_level,
-    )
-
-
-primary = rate_measure(FOLLOW_UP, cfg.primary.outcome if cfg.primary else "")
-six_month = rate_measure(SHORT, "proven reoffending within 6 months")
-hr_fit = ek.cox(
-    matched.assign(diverted=in_prog.astype(int)),
-    time="time",
-    event="event",
-    covariates=["diverted"],
-    weights="weight",
-    cluster="subclass",
+# people and reoffenders of each matched group, at each horizon
+COUNTS = {h: mc.counts(col) for h, col in ((FOLLOW_UP, "reoffended"), (SHORT, "reoffended_6m"))}
+N_MATCHED = COUNTS[FOLLOW_UP][PROGRAMME][0]
+primary = mc.rate_measure(
+    res[FOLLOW_UP], outcome=cfg.primary.outcome if cfg.primary else "", disclosure=SDC
 )
-hr = hr_fit.table.loc["diverted"]
+six_month = mc.rate_measure(
+    res[SHORT],
+    outcome="proven reoffending within 6 months",
+    disclosure=SDC,
+    reoffended="reoffended_6m",
+)
+hr = mc.hazard_ratio()
 HR_WORDS = fmt_ratio_range(hr["hr"], hr["hr_lower"], hr["hr_upper"])
 km = ek.kaplan_meier(matched, time="time", event="event", by="group", weights="weight")
-BALANCE_LABELS = {
-    name: covariate_label(name.split("[")[0], name.split("[")[1].rstrip("]"))
-    if "[" in name
-    else covariate_label(name)
-    for name in m.balance().index
-}
-x_prog = COUNTS[(PROGRAMME, FOLLOW_UP)]
-diagnostics = dataclasses.replace(
-    ek.Diagnostics.from_match(m, labels=BALANCE_LABELS, programme_events=x_prog),
-    min_expected=float(min(x_prog, N_MATCHED - x_prog)),
-)
 verdict = rp.judge(
     cfg,
     primary,
-    secondary=[
-        ek.Measure(
-            "hazard ratio",
-            "",
-            float(hr["hr"]),
-            float(hr["hr_lower"]),
-            float(hr["hr_upper"]),
-            p=float(hr["p"]),
-            kind="ratio",
-            unit="",
-        ),
-        six_month,
-    ],
-    diagnostics=diagnostics,
+    secondary=[rp.hazard_ratio_measure(hr), six_month],
+    diagnostics=mc.diagnostics(),
     subject=cfg.scheme or "the scheme",
     groups=("people diverted", "the matched comparison group"),
 )
 
 # %%
 rp.show(
-    rp.claim(
-        cfg.param("claim"),
-        source=cfg.param("claim_source"),
+    *rp.opening(
+        cfg,
+        verdict,
         note="This report asks what that figure can show, and re-analyses it on an extract "
         "shaped like the scheme's: everyone diverted rather than only those who engaged, "
         "engagement timed from the day it started, and a matched comparison at six and twelve "
         "months.",
-    ),
-    rp.headline(verdict, synthetic=cfg.synthetic),
+    )
 )
 
 # %%
-rp.summary(
+rp.scheme_summary(
+    cfg,
+    verdict,
     question=(
         "Did people diverted to DIVERT commit fewer proven reoffences within twelve months than "
         "similar people given an out-of-court disposal instead?"
     ),
-    design=cfg.design.justification if cfg.design else "",
     sample=(
         f"{SDC.count(N_DIVERTED)} people diverted and {SDC.count(N_COMPARISON)} given another "
         f"out-of-court disposal; {SDC.count(N_MATCHED)} diverted people matched."
     ),
     effect=primary.words(),
-    rating=verdict.rating,
-    cost=cfg.cost,
     caveats=[
         f"The published figure counts only people who engaged. Among everyone diverted, "
         f"{fmt_percent(ITT_SHARE['estimate'], 0)} had no proven reoffence within "
@@ -260,26 +169,20 @@ rp.summary(
 # possible numbers of people behind it.
 
 # %%
-ci = claim.to_frame()
-ci["estimate"] = 100 * ci["estimate"]
-ci["range"] = [
-    f"{100 * a:.0f}% to {100 * b:.0f}%" for a, b in zip(ci["lower"], ci["upper"], strict=True)
-]
 rp.show(
-    rp.table(
-        ci[["denominator", "estimate", "range"]],
+    rp.claim_intervals(
+        claim,
         caption=f"“{cfg.param('claim')}”: its 95% interval for possible numbers of people engaged",
         labels={
             "denominator": "People engaged",
             "estimate": "Did not reoffend",
             "range": "95% interval",
         },
-        formats={"estimate": "{:.0f}%"},
-        not_counts=["denominator"],
+        range_text=lambda a, b: f"{100 * a:.0f}% to {100 * b:.0f}%",
         disclosure=SDC,
         notes=["Wilson score intervals; the count behind each row is the figure times the number."],
     ),
-    rp.markdown("\n".join(f"- {s}" for s in claim.sentences())),
+    rp.claim_findings(claim),
     rp.paragraph(
         f"In this extract, {SDC.count(N_ENGAGED)} of the {SDC.count(N_DIVERTED)} people diverted "
         f"engaged, and {fmt_percent(ENGAGED_SHARE['estimate'])} of them had no proven reoffence "
@@ -427,7 +330,7 @@ rp.show(
 bal = m.balance().drop(index=[i for i in m.balance().index if i == "distance"])
 bal_show = pd.DataFrame(
     {
-        "characteristic": [BALANCE_LABELS[i] for i in bal.index],
+        "characteristic": [rp.term_label(i) for i in bal.index],
         "before": bal["smd_before"].to_numpy(),
         "after": bal["smd_after"].to_numpy(),
     }
@@ -457,32 +360,16 @@ rp.show(
 )
 
 # %%
-outcome_rows = pd.DataFrame(
-    [
-        {
-            "group": f"{NAMES[g]}, {months} months",
-            "people": N_MATCHED,
-            "reoffended": COUNTS[(g, h)],
-            "percent": 100 * COUNTS[(g, h)] / N_MATCHED,
-        }
-        for h, months in ((SHORT, round(SHORT / 30.4)), (FOLLOW_UP, round(FOLLOW_UP / 30.4)))
-        for g in (PROGRAMME, COMPARISON)
-    ]
-)
 level = f"{100 * primary.conf_level:g}%"
 rp.show(
-    rp.table(
-        outcome_rows,
-        caption="Proven reoffending within six and twelve months, matched groups",
-        labels={
-            "group": "Group, follow-up",
-            "people": "People",
-            "reoffended": "Reoffended",
-            "percent": "Percent",
+    rp.reoffending_table(
+        {
+            f"{NAMES[g]}, {months} months": COUNTS[h][g]
+            for h, months in ((SHORT, round(SHORT / 30.4)), (FOLLOW_UP, round(FOLLOW_UP / 30.4)))
+            for g in (PROGRAMME, COMPARISON)
         },
-        percents={"percent": ("reoffended", "people")},
-        complements={"reoffended": "people"},
-        formats={"percent": "{:.1f}%"},
+        caption="Proven reoffending within six and twelve months, matched groups",
+        labels={"group": "Group, follow-up"},
         disclosure=SDC,
     ),
     rp.paragraph(

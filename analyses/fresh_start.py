@@ -8,9 +8,6 @@
 # Setup: configuration, input tables, the proven-reoffending cohort and the matched comparison.
 # Everything below is computed from the files named in fresh_start.toml and its parameters;
 # the claim, the cost and the design are set there, never typed in here.
-import dataclasses
-import warnings
-
 import numpy as np
 import pandas as pd
 
@@ -18,7 +15,6 @@ import evalkit as ek
 from evalkit import report as rp
 from evalkit.claims import check_claim
 from evalkit.economics import unit_costs, value_for_money
-from evalkit.report.jdl import covariate_label
 from evalkit.wording import fmt_number, fmt_percent, fmt_ratio_range, p_text
 
 cfg = rp.load_config("fresh_start")
@@ -34,54 +30,15 @@ ALLOCATIONS = [float(a) for a in cfg.param("allocations")]
 ARMS = {PROGRAMME: "Referred to Fresh Start", COMPARISON: "Matched comparison"}
 
 
-def label(term: str) -> str:
-    """A matching term (``age``, ``sex[F]``) in words (``Age (years)``, ``Sex: F``)."""
-    name, _, level = term.partition("[")
-    return covariate_label(name, level.rstrip("]") or None)
-
-
 def money(amount: float, decimals: int = 0) -> str:
     """Pounds, with the sign in front: ``−£14,895``."""
     sign = "\u2212\u2060" if amount < 0 else ""  # minus and a word joiner: no line break
     return f"{sign}£{abs(amount):,.{decimals}f}"
 
 
-def reoffending_table(groups: dict[str, tuple[int, int]], caption: str) -> rp.Fragment:
-    """People and proven reoffenders per group (name: (people, reoffended)), with percents."""
-    frame = pd.DataFrame(
-        [(name, n, x) for name, (n, x) in groups.items()],
-        columns=["group", "people", "reoffended"],
-    )
-    frame["percent"] = 100 * frame["reoffended"] / frame["people"]
-    return rp.table(
-        frame,
-        caption=caption,
-        labels={
-            "group": "Group",
-            "people": "People",
-            "reoffended": "Reoffended",
-            "percent": "Per cent",
-        },
-        percents={"percent": ("reoffended", "people")},
-        complements={"reoffended": "people"},
-        formats={"percent": "{:.1f}%"},
-        disclosure=SDC,
-    )
-
-
-tables = {
-    name: cfg.read(name) for name in ("people", "offences", "custody", "deaths") if name in cfg.data
-}
+tables = rp.read_cohort_tables(cfg)
 tables["people"]["group"] = tables["people"]["group"].astype("string")
-cohort = ek.proven_reoffending(
-    tables["people"],
-    tables["offences"],
-    tables.get("custody"),
-    tables.get("deaths"),
-    follow_up_days=FOLLOW_UP,
-    waiting_days=WAITING,
-    data_end=cfg.data_date if len(cfg.data_date) == 10 else None,
-)
+cohort = rp.reoffending_cohort(cfg, tables, follow_up_days=FOLLOW_UP, waiting_days=WAITING)
 data = cohort.data
 found = set(data["group"].astype("string").unique())
 if found != {PROGRAMME, COMPARISON}:
@@ -101,18 +58,8 @@ abstinent = engagement["maintaining_abstinence"].astype("string").str.strip().st
 abstinent_ids = set(engagement.loc[abstinent.fillna(False).to_numpy(dtype=bool), "person_id"])
 N_ENGAGED, N_ABSTINENT = len(engaged_ids), len(abstinent_ids)
 
-with warnings.catch_warnings():
-    # programme members left unmatched are counted in the verdict's diagnostics
-    warnings.simplefilter("ignore", ek.StatisticalWarning)
-    m = ek.match(
-        data,
-        group="group",
-        treated=PROGRAMME,
-        covariates=COVARIATES,
-        caliper=CALIPER,
-        link="linear.logit",
-    )
-analysed = m.data
+mc = rp.matched_comparison(data, treated=PROGRAMME, covariates=COVARIATES, caliper=CALIPER)
+m, analysed = mc.match, mc.data
 in_prog = data["group"] == PROGRAMME
 N_REFERRED = int(in_prog.sum())
 # people referred a year: the extract's referrals over the calendar months it spans
@@ -124,54 +71,14 @@ PER_YEAR = round(N_REFERRED * 12 / MONTHS)
 # The primary comparison, fixed in [primary] and [design] before the results were seen: the
 # one-year proven reoffending rate of everyone referred (intention to treat) minus that of the
 # matched comparison group, with errors clustered on matched pairs (Justice Data Lab method).
-res = ek.jdl_outcomes(
-    analysed, group="group", treated=PROGRAMME, weights="weight", cluster="subclass"
-)
-rate = res.table.iloc[0]
-N_PROG, N_COMP = int(rate["n_programme"]), int(rate["n_comparison"])
-X_PROG = int(analysed.loc[analysed["group"] == PROGRAMME, "reoffended"].sum())
-X_COMP = int(analysed.loc[analysed["group"] == COMPARISON, "reoffended"].sum())
-RATE_PROG, RATE_COMP = float(rate["programme"]), float(rate["comparison"])
-rates_safe = not any(SDC.is_small(v) for v in (X_PROG, N_PROG - X_PROG, X_COMP, N_COMP - X_COMP))
-primary = ek.Measure(
-    "rate difference",
-    "",
-    float(rate["estimate"]),
-    float(rate["lower"]),
-    float(rate["upper"]),
-    p=float(rate["p"]),
-    programme=RATE_PROG if rates_safe else None,
-    comparison=RATE_COMP if rates_safe else None,
-    conf_level=res.conf_level,
-)
-hr_fit = ek.cox(
-    analysed.assign(referred=(analysed["group"] == PROGRAMME).astype(int)),
-    time="time",
-    event="event",
-    covariates=["referred"],
-    weights="weight",
-    cluster="subclass",
-)
-hr = hr_fit.table.loc["referred"]
+res = mc.outcomes()
+(N_PROG, X_PROG), (N_COMP, X_COMP) = mc.counts().values()
+RATE_COMP = float(res.table.iloc[0]["comparison"])
+primary = mc.rate_measure(res, outcome="", disclosure=SDC)
+hr = mc.hazard_ratio()
 HR_TEXT = fmt_ratio_range(hr["hr"], hr["hr_lower"], hr["hr_upper"])
-secondary = [
-    ek.Measure(
-        "hazard ratio",
-        "",
-        hr["hr"],
-        hr["hr_lower"],
-        hr["hr_upper"],
-        p=hr["p"],
-        kind="ratio",
-        unit="",
-    )
-]
-diagnostics = dataclasses.replace(
-    ek.Diagnostics.from_match(
-        m, programme_events=X_PROG, labels={t: label(t) for t in m.balance().index}
-    ),
-    min_expected=float(min(X_PROG, N_PROG - X_PROG)),
-)
+secondary = [rp.hazard_ratio_measure(hr)]
+diagnostics = mc.diagnostics()
 verdict = rp.judge(
     cfg,
     primary,
@@ -214,33 +121,30 @@ vfm = (
 PRICE_YEAR = unit_costs().set_index("offence").loc[OFFENCE, "price_year"]
 
 # %%
-SOURCE = cfg.param("claim_source")
 rp.show(
-    rp.claim(
-        CLAIM,
-        source=SOURCE,
+    *rp.opening(
+        cfg,
+        verdict,
         note=f"A count of {CLAIM_COUNT} successes: no denominator, no comparison group, no "
         "reoffending outcome.",
-    ),
-    rp.headline(verdict, synthetic=cfg.synthetic),
+    )
 )
 
 # %%
 MDE = claim.mde
-rp.summary(
+rp.scheme_summary(
+    cfg,
+    verdict,
     question=(
         "Did people referred to Fresh Start commit fewer proven reoffences in the following "
         "year than similar people who were not referred?"
     ),
-    design=cfg.design.justification if cfg.design is not None else "",
     sample=(
         f"{SDC.count(N_PROG)} people referred and {SDC.count(N_COMP)} matched comparison "
         f"people; of those referred, {SDC.count(N_ENGAGED)} engaged and "
         f"{SDC.count(N_ABSTINENT)} were recorded as maintaining abstinence."
     ),
     effect=f"{primary.words()}; hazard ratio {HR_TEXT}.",
-    rating=verdict.rating,
-    cost=cfg.cost,
     caveats=[
         "The published figure counts people maintaining abstinence: it says nothing by "
         "itself about reoffending, and has no denominator or comparison group.",
@@ -272,29 +176,20 @@ rp.summary(
 # for a range of plausible numbers of starters.
 
 # %%
-intervals = claim.to_frame()
-intervals["share"] = 100 * intervals["estimate"]
-intervals["range"] = [
-    f"{fmt_percent(lo, 0)} to {fmt_percent(hi, 0)}"
-    for lo, hi in zip(intervals["lower"], intervals["upper"], strict=True)
-]
 rp.show(
-    rp.table(
-        intervals[["denominator", "share", "range"]],
+    rp.claim_intervals(
+        claim,
         caption=f"The published {CLAIM_COUNT} as a share of people who started, for plausible "
         "numbers of starters (Wilson 95% intervals)",
         labels={
             "denominator": "If this many started",
-            "share": "Share maintaining abstinence",
+            "estimate": "Share maintaining abstinence",
             "range": "95% confidence interval",
         },
-        formats={"share": "{:.0f}%"},
-        not_counts=["denominator"],
+        range_text=lambda lo, hi: f"{fmt_percent(lo, 0)} to {fmt_percent(hi, 0)}",
         disclosure=SDC,
     ),
-    rp.markdown(
-        "\n".join(f"- {s}" for s in (*claim.supports, *claim.cannot_support, *claim.biases))
-    ),
+    rp.claim_findings(claim, parts=("supports", "cannot_support", "biases")),
     rp.paragraph(
         f"In this extract, {SDC.count(N_REFERRED)} people were referred, "
         f"{SDC.count(N_ENGAGED)} of them engaged and {SDC.count(N_ABSTINENT)} were recorded "
@@ -312,27 +207,13 @@ rp.show(
 # caution or conviction within a further six months.
 
 # %%
-flow = cohort.flow
-part = flow[flow["table"] == "people"].to_dict("records")
-# exclusion steps that removed nobody are left out (a zero would be withheld, and the totals
-# with it); the table still adds up
-people_flow = pd.DataFrame(
-    [("People in the file", int(part[0]["n_remaining"]))]
-    + [(f"Excluded: {r['reason']}", int(r["n_removed"])) for r in part[1:-1] if r["n_removed"]]
-    + [("People in the cohort", int(part[-1]["n_remaining"]))],
-    columns=["step", "count"],
-)
 bal = m.balance().drop(index="distance")
 bal = bal.reset_index()[["covariate", "smd_before", "smd_after"]]
-bal["covariate"] = bal["covariate"].map(label)
+bal["covariate"] = bal["covariate"].map(rp.term_label)
 rp.show(
-    rp.table(
-        people_flow,
-        caption="People: from the input file to the proven-reoffending cohort",
-        labels={"step": "Step", "count": "People"},
-        total_row=0,
-        disclosure=SDC,
-    ),
+    # exclusion steps that removed nobody are left out (a zero would be withheld, and the
+    # totals with it); the table still adds up
+    rp.people_flow(cohort, disclosure=SDC, drop_empty=True),
     rp.paragraph(
         f"{SDC.count(N_REFERRED)} people referred were matched one to one with "
         f"{SDC.count(N_COMP)} people who were not, out of "
@@ -353,10 +234,12 @@ rp.show(
 # %%
 km = ek.kaplan_meier(analysed, time="time", event="event", by="group", weights="weight")
 rp.show(
-    reoffending_table(
+    rp.reoffending_table(
         {ARMS[PROGRAMME]: (N_PROG, X_PROG), ARMS[COMPARISON]: (N_COMP, X_COMP)},
-        "People with a proven reoffence within a year (everyone referred, and the matched "
-        "comparison group)",
+        caption="People with a proven reoffence within a year (everyone referred, and the "
+        "matched comparison group)",
+        labels={"percent": "Per cent"},
+        disclosure=SDC,
     ),
     rp.paragraph(
         f"The difference, referred minus matched comparison, is {primary.words()} "
@@ -393,10 +276,12 @@ subsets = {
     "Never engaged": referred[~referred["person_id"].isin(engaged_ids)],
 }
 rp.show(
-    reoffending_table(
+    rp.reoffending_table(
         {k: (len(v), int(v["reoffended"].sum())) for k, v in subsets.items()},
-        "Proven reoffending within a year among people referred, by engagement (selected "
-        "groups: not effects)",
+        caption="Proven reoffending within a year among people referred, by engagement "
+        "(selected groups: not effects)",
+        labels={"percent": "Per cent"},
+        disclosure=SDC,
     )
 )
 

@@ -92,33 +92,31 @@ claimed = services[services[COLUMNS["id"]].astype("string") == cfg.param("claim_
 CLAIMED_COST = float(claimed[COLUMNS["cost"]].iloc[0]) if len(claimed) else math.nan
 
 # %%
-SOURCE = cfg.param("claim_source")
 rp.show(
-    rp.claim(
-        CLAIM,
-        source=SOURCE,
+    *rp.opening(
+        cfg,
+        verdict,
         note=f"That is the spend on {cfg.param('claim_what')}, within a substance-misuse "
         f"portfolio of “{PORTFOLIO_CLAIM}”. These are figures of spend. This report sets each "
         "service's spend against the people it serves, the offences it would have to prevent "
         "to repay its cost, and the evidence its current evaluation can give.",
-    ),
-    rp.headline(verdict, synthetic=cfg.synthetic),
+    )
 )
 
 # %%
 ratings = main.to_frame()["rating"]
-rp.summary(
+rp.scheme_summary(
+    cfg,
+    verdict,
     question=(
         "Do the portfolio's services reduce reoffending, and would they repay their cost in "
         "crime prevented?"
     ),
-    design=cfg.design.justification if cfg.design is not None else "",
     sample=(
         f"{len(services)} services with {SDC.count(main.total_participants)} participants a "
         "year between them."
     ),
     effect=verdict.headline,
-    rating=verdict.rating,
     cost=(
         f"{money(TOTAL)} a year for the {len(services)} services in the file (published: "
         f"{PORTFOLIO_CLAIM}); {money(CLAIMED_COST)} of it for the service the claim names "

@@ -7,9 +7,6 @@
 # %%
 # Setup: configuration, the four input tables and the proven-reoffending cohort. Every number
 # below comes from the files named in restart.toml and its [parameters]; nothing is typed in.
-import dataclasses
-import warnings
-
 import numpy as np
 import pandas as pd
 
@@ -18,7 +15,6 @@ from evalkit import report as rp
 from evalkit.claims import BASELINES, check_claim
 from evalkit.cohort_comparison import compare_cohorts
 from evalkit.proportions import wilson_interval
-from evalkit.report.jdl import covariate_label
 from evalkit.verdict import MIN_EVENTS, MIN_PROGRAMME
 from evalkit.verdict import verdict as judge_measure
 from evalkit.wording import (
@@ -59,9 +55,7 @@ LABELS = {
     "rules": "What the rules allow",
 }  # fmt: skip
 
-tables = {
-    name: cfg.read(name) for name in ("people", "offences", "custody", "deaths") if name in cfg.data
-}
+tables = rp.read_cohort_tables(cfg)
 people = tables["people"]
 for column in dict.fromkeys(["group", PERIOD, "sex", "sentence_length_days", *COVARIATES]):
     if column not in people.columns:
@@ -75,19 +69,11 @@ people["group"] = people["group"].astype("string")
 people[PERIOD] = people[PERIOD].astype("string")
 # the sentence band defines the "short sentences" subgroup and is matched on exactly
 people["sentence_band"] = np.where(people["sentence_length_days"] < SHORT, BAND_SHORT, BAND_LONG)
-DATA_END = cfg.data_date if len(cfg.data_date) == 10 else None
 
 
 def cohort_of(at_risk: str) -> ek.Cohort:
-    return ek.proven_reoffending(
-        people,
-        tables["offences"],
-        tables.get("custody"),
-        tables.get("deaths"),
-        follow_up_days=FOLLOW_UP,
-        waiting_days=WAITING,
-        data_end=DATA_END,
-        at_risk=at_risk,
+    return rp.reoffending_cohort(
+        cfg, tables, follow_up_days=FOLLOW_UP, waiting_days=WAITING, at_risk=at_risk
     )
 
 
@@ -111,24 +97,12 @@ N_PILOT_REFERRED = int((pilot["group"] == PROGRAMME).sum())
 # The primary comparison, fixed in [primary] before the results were seen: people referred to
 # Restart during the pilot against people released in the same year and not referred, matched
 # 1:1 on the characteristics listed in [parameters] (exactly on sex and sentence band).
-with warnings.catch_warnings():
-    # programme people left unmatched are counted in the verdict's diagnostics
-    warnings.simplefilter("ignore", ek.StatisticalWarning)
-    m = ek.match(
-        pilot,
-        group="group",
-        treated=PROGRAMME,
-        covariates=COVARIATES,
-        exact=EXACT,
-        caliper=float(P("caliper")),
-        link="linear.logit",
-    )
-matched = m.data
+mc = rp.matched_comparison(
+    pilot, treated=PROGRAMME, covariates=COVARIATES, exact=EXACT, caliper=float(P("caliper"))
+)
+m = mc.match
 rd = ek.matched_rate_difference(m, outcome="reoffended")
-in_prog = matched["group"] == PROGRAMME
-n_prog, n_comp = int(in_prog.sum()), int((~in_prog).sum())
-x_prog = int(matched.loc[in_prog, "reoffended"].sum())
-x_comp = int(matched.loc[~in_prog, "reoffended"].sum())
+(n_prog, x_prog), (n_comp, x_comp) = mc.counts().values()
 primary = ek.Measure(
     "rate difference",
     "",
@@ -141,53 +115,24 @@ primary = ek.Measure(
 )
 
 # time to first proven reoffence: Kaplan-Meier, Cox (robust by matched pair), restricted mean
-matched = matched.assign(participant=in_prog.astype(int))
-km = ek.kaplan_meier(matched, time="time", event="event", by="group", weights="weight")
-
-
-def pair_hr(time: str) -> pd.Series:
-    """Hazard ratio, participants against the matched comparison, robust to the pairing."""
-    fit = ek.cox(
-        matched,
-        time=time,
-        event="event",
-        covariates=["participant"],
-        weights="weight",
-        cluster="subclass",
-    )
-    return fit.table.loc["participant"]
-
-
-hr = pair_hr("time")
-rmd = ek.rmst_difference(matched, time="time", event="event", group="group", tau=TAU)
+km = ek.kaplan_meier(mc.data, time="time", event="event", by="group", weights="weight")
+hr = mc.hazard_ratio()
+rmd = ek.rmst_difference(mc.data, time="time", event="event", group="group", tau=TAU)
 
 # time at liberty: the same people, with days in custody (recalls, new sentences) removed
 free = cohort_of("free").data.set_index("person_id")["time"]
-matched["time_free"] = matched["person_id"].map(free).to_numpy()
-hr_free = pair_hr("time_free")
+matched = mc.data.assign(time_free=mc.data["person_id"].map(free).to_numpy())
+hr_free = rp.matched_hazard_ratio(matched, treated=PROGRAMME, time="time_free")
 
 HR, HR_LOWER, HR_UPPER = hr["hr"], hr["hr_lower"], hr["hr_upper"]
 secondary = [
-    ek.Measure("hazard ratio", "", HR, HR_LOWER, HR_UPPER, p=hr["p"], kind="ratio", unit=""),
-    ek.Measure("difference in days without a proven reoffence", "", rmd.estimate, rmd.lower,
-               rmd.upper, p=rmd.p, good="higher", unit="days"),
-]  # fmt: skip
-
-
-def label_of(key: str) -> str:
-    """A balance row's name in words: ``sex[F]`` → "Sex: F"."""
-    if "[" in key:
-        return covariate_label(key.split("[")[0], key[key.find("[") + 1 : -1])
-    return covariate_label(key)
+    rp.hazard_ratio_measure(hr),
+    rp.rmst_measure(rmd, name="difference in days without a proven reoffence", unit="days"),
+]
 
 
 balance = m.balance().drop(index="distance")
-diagnostics = dataclasses.replace(
-    ek.Diagnostics.from_match(
-        m, labels={k: label_of(k) for k in balance.index}, programme_events=x_prog
-    ),
-    min_expected=float(min(x_prog, n_prog - x_prog)),
-)
+diagnostics = mc.diagnostics()
 verdict = rp.judge(
     cfg,
     primary,
@@ -339,13 +284,14 @@ rp.show(
         "data can show about that."
     ),
     rp.headline(verdict, synthetic=cfg.synthetic),
-    rp.summary(
+    rp.scheme_summary(
+        cfg,
+        verdict,
         question=(
             "Did people referred to Restart during the 12-month pilot have less proven "
             "reoffending within a year of release than similar people released at the same time "
             "who were not referred?"
         ),
-        design=cfg.design.justification,
         sample=(
             f"{SDC.count(len(data))} people released: {SDC.count(len(before))} in the year "
             f"before the pilot and {SDC.count(len(pilot))} during it, of whom "
@@ -356,8 +302,6 @@ rp.show(
             f"{primary.words()}; hazard ratio of a first proven reoffence "
             f"{fmt_ratio_range(HR, HR_LOWER, HR_UPPER)}."
         ),
-        rating=verdict.rating,
-        cost=cfg.cost,
         caveats=[
             "People were referred, not assigned at random: matching balances the recorded "
             "characteristics, never motivation or support outside Restart.",
@@ -380,7 +324,7 @@ rp.show(
 
 # %%
 rp.show(
-    rp.markdown("\n".join(f"- {s}" for s in [*claim.cannot_support, *claim.biases])),
+    rp.claim_findings(claim, parts=("cannot_support", "biases")),
     rp.paragraph(
         f"In the data, {SDC.count(x_before)} of the {SDC.count(n_before)} people released in "
         f"the year before the pilot ({fmt_percent(x_before / n_before)}; 95% confidence interval "
@@ -401,26 +345,14 @@ rp.show(
 # with a proven reoffence within 12 months (plus six months for it to be proven).
 
 # %%
-counts = pd.DataFrame(
-    {
-        "group": [ARM[PROGRAMME], ARM[COMPARISON]],
-        "people": [n_prog, n_comp],
-        "reoffended": [x_prog, x_comp],
-        "percent": [100 * x_prog / n_prog, 100 * x_comp / n_comp],
-    }
-)
 bal = balance[balance["smd_after"].notna()].copy()
-bal["label"] = [label_of(k) for k in bal.index]
+bal["label"] = [rp.term_label(k) for k in bal.index]
 bal = bal[["label", "smd_before", "smd_after"]].sort_values("smd_before", key=abs, ascending=False)
 unmatched = N_PILOT_REFERRED - n_prog
 rp.show(
-    rp.table(
-        counts,
+    rp.reoffending_table(
+        {ARM[PROGRAMME]: (n_prog, x_prog), ARM[COMPARISON]: (n_comp, x_comp)},
         caption="People with a proven reoffence within 12 months of release, matched groups",
-        labels=LABELS,
-        percents={"percent": ("reoffended", "people")},
-        complements={"reoffended": "people"},
-        formats={"percent": "{:.1f}%"},
         disclosure=SDC,
     ),
     rp.paragraph(

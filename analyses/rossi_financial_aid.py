@@ -61,7 +61,6 @@ rmd = ek.rmst_difference(data, time=TIME, event=EVENT, group=ARM, treated=1, tau
 hr = fit1.table.loc[ARM]
 hr_adj = fit_adj.table.loc[ARM]
 hr_rob = fit_rob.table.loc[ARM]
-pct = {g: arrested[g] / n[g] for g in (0, 1)}
 
 
 def hr_range(row: pd.Series) -> str:
@@ -69,26 +68,11 @@ def hr_range(row: pd.Series) -> str:
     return fmt_ratio_range(row["hr"], row["hr_lower"], row["hr_upper"])
 
 
-def hr_measure(row: pd.Series, name: str) -> ek.Measure:
-    return ek.Measure(
-        name, "", row["hr"], row["hr_lower"], row["hr_upper"], p=row["p"], kind="ratio", unit=""
-    )
-
-
 secondary = [
-    hr_measure(hr, "hazard ratio"),
-    hr_measure(hr_adj, "adjusted hazard ratio"),
-    hr_measure(hr_rob, "adjusted hazard ratio with robust standard errors"),
-    ek.Measure(
-        "difference in weeks free of arrest",
-        "",
-        rmd.estimate,
-        rmd.lower,
-        rmd.upper,
-        p=rmd.p,
-        good="higher",
-        unit="weeks",
-    ),
+    rp.hazard_ratio_measure(hr, "hazard ratio"),
+    rp.hazard_ratio_measure(hr_adj, "adjusted hazard ratio"),
+    rp.hazard_ratio_measure(hr_rob, "adjusted hazard ratio with robust standard errors"),
+    rp.rmst_measure(rmd, name="difference in weeks free of arrest", unit="weeks"),
 ]
 verdict = rp.judge(
     cfg,
@@ -100,7 +84,9 @@ verdict = rp.judge(
 rp.headline(verdict, synthetic=cfg.synthetic)
 
 # %%
-rp.summary(
+rp.scheme_summary(
+    cfg,
+    verdict,
     question="Does financial aid on release from prison reduce re-arrest in the following year?",
     design=(
         "Randomised controlled trial: men were assigned at random to receive financial aid "
@@ -117,8 +103,6 @@ rp.summary(
         "arrest in the first year "
         f"({fmt_number(rmd.lower)} to {fmt_number(rmd.upper)})."
     ),
-    rating=verdict.rating,
-    cost=cfg.cost,
     caveats=[
         "The outcome is arrest, not proven reoffending (caution or conviction) as the Ministry "
         "of Justice measures it; some arrests do not lead to a conviction.",
@@ -148,22 +132,11 @@ rp.summary(
 # ### Re-arrest within a year
 
 # %%
-counts = pd.DataFrame(
-    {
-        "group": [LABELS[1], LABELS[0]],
-        "men": [int(n[1]), int(n[0])],
-        "arrested": [int(arrested[1]), int(arrested[0])],
-        "percent": [100 * pct[1], 100 * pct[0]],
-    }
-)
 rp.show(
-    rp.table(
-        counts,
+    rp.reoffending_table(
+        {LABELS[g]: (int(n[g]), int(arrested[g])) for g in (1, 0)},
         caption=f"Men re-arrested within {follow_up:.0f} weeks of release, by trial group",
-        labels={"group": "Group", "men": "Men", "arrested": "Re-arrested", "percent": "Percent"},
-        percents={"percent": ("arrested", "men")},
-        complements={"arrested": "men"},
-        formats={"percent": "{:.1f}%"},
+        labels={"people": "Men", "reoffended": "Re-arrested"},
         disclosure=SDC,
     ),
     rp.paragraph(

@@ -32,6 +32,7 @@ from evalkit.report.build import (
     render_report,
 )
 from evalkit.report.charts import forest_figure, km_figure
+from evalkit.report.cohorts import read_cohort_tables, reoffending_cohort
 from evalkit.report.components import (
     SMS_LEVELS,
     Fragment,
@@ -49,6 +50,21 @@ from evalkit.report.config import AnalysisConfig, Cost, DataSource, load_config,
 from evalkit.report.disclosure import SUPPRESSED, Disclosure, ProtectedTable, protect_table
 from evalkit.report.figures import PALETTE, figure, protect_figure_counts, report_style
 from evalkit.report.judge import judge
+from evalkit.report.matched import (
+    MatchedComparison,
+    matched_comparison,
+    matched_hazard_ratio,
+    term_label,
+)
+from evalkit.report.measures import hazard_ratio_measure, rmst_measure
+from evalkit.report.sections import (
+    claim_findings,
+    claim_intervals,
+    opening,
+    people_flow,
+    reoffending_table,
+    scheme_summary,
+)
 
 __all__ = [
     "PALETTE",
@@ -62,29 +78,43 @@ __all__ = [
     "DataSource",
     "Disclosure",
     "Fragment",
+    "MatchedComparison",
     "ProtectedTable",
     "ReportOutcome",
     "build",
     "check",
     "claim",
+    "claim_findings",
+    "claim_intervals",
     "end_report",
     "evidence_rating",
     "figure",
     "forest_figure",
+    "hazard_ratio_measure",
     "headline",
     "judge",
     "km_figure",
     "list_analyses",
     "load_config",
     "markdown",
+    "matched_comparison",
+    "matched_hazard_ratio",
     "new_analysis",
+    "opening",
     "paragraph",
+    "people_flow",
     "protect_figure_counts",
     "protect_table",
+    "read_cohort_tables",
     "read_config",
     "render_report",
+    "reoffending_cohort",
+    "reoffending_table",
     "report_style",
+    "rmst_measure",
+    "scheme_summary",
     "show",
     "summary",
     "table",
+    "term_label",
 ]
