@@ -243,9 +243,11 @@ rp.show(
 # ## Which estimators miss 94–96%, and why
 #
 # The reading in the last column follows fixed rules (`evalkit.validation.coverage_reading`): a
-# coverage within 1.96 Monte Carlo standard errors of 95% is a miss by chance alone; otherwise
-# the interval is either centred away from the truth (bias) or too wide or too narrow, which the
-# ratio of the model's standard error to the spread of the estimates shows.
+# coverage within 1.96 Monte Carlo standard errors of 95% is a miss by chance alone, where the
+# standard error is the one a valid 95% interval's coverage would have over this many
+# replications (a test of nominal coverage), not the one at the observed coverage shown in the
+# table; otherwise the interval is either centred away from the truth (bias) or too wide or too
+# narrow, which the ratio of the model's standard error to the spread of the estimates shows.
 
 # %%
 rp.show(
