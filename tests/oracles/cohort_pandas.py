@@ -19,30 +19,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evalkit._ids import _check_same_id_kind, _unknown_people
+from evalkit._ids import _unknown_people
 from evalkit._options import check_choice
 from evalkit.cohort import Cohort
 
 # Argument checks, date-to-day conversion and the flow table's layout are the library's: the
 # oracle is an independent implementation of the *rules* (which rows count), not of these.
-from evalkit.cohort._frames import _check_table, _date_pair, _days
+from evalkit.cohort._frames import check_frames
 from evalkit.cohort.build import _codes, _data_end_day, _whole_days
 from evalkit.cohort.result import _flow_table
 from evalkit.errors import InputError
 from evalkit.io import read_table
-from evalkit.schema import (
-    check_dates,
-    check_no_missing,
-    check_unique,
-    row_ids,
-)
+from evalkit.schema import row_ids
 
 __all__ = ["proven_reoffending", "read_table"]
-
-OUTCOME_COLUMNS = ("time", "event", "reoffended", "n_reoffences", "days_in_custody")
-"""Columns :func:`proven_reoffending` adds to the people table."""
-
-FLOW_COLUMNS = ("table", "step", "reason", "n_removed", "n_remaining")
 
 AT_RISK_CHOICES = ("calendar", "free")
 
@@ -67,132 +57,11 @@ def proven_reoffending(
 ) -> Cohort:
     """Build a proven-reoffending cohort (MoJ definition) with an exclusion flow.
 
-    Parameters
-    ----------
-    people
-        One row per person: ``person_id`` (unique), ``index_date`` (release from custody, or
-        the date of the caution or non-custodial sentence that starts follow-up), ``group``
-        (e.g. ``"programme"`` / ``"comparison"``) and any covariates, which are carried through
-        to :attr:`Cohort.data` unchanged.
-    offences
-        One row per offence: ``person_id``, ``offence_date``, ``disposal_date`` (when it was
-        cautioned or convicted, or otherwise disposed of) and ``disposal`` (a code from
-        ``proven_disposals`` or ``other_disposals``). May have no rows. Offences of people not
-        in ``people`` are allowed and counted in the flow.
-    custody
-        Optional custody spells: ``person_id``, ``start``, ``end`` (the dates of entering and
-        leaving custody; ``end`` may equal ``start``).
-    deaths
-        Optional: ``person_id`` (unique) and ``date`` of death.
-    follow_up_days
-        Length of the follow-up period in days (whole number ≥ 1); MoJ: one year, 365.
-    waiting_days
-        Further period in days in which an offence committed during follow-up can still be
-        proven (whole number ≥ 0); MoJ: six months, 182.
-    data_end
-        Date the extract was taken (anything :class:`pandas.Timestamp` accepts). People whose
-        follow-up plus waiting period ends after it are excluded and counted in the flow.
-        ``None``: the extract is taken to cover everyone.
-    at_risk
-        ``"calendar"`` (default): ``time`` counts calendar days, as the MoJ measures do.
-        ``"free"``: days in custody before the event or censoring are removed from ``time``,
-        so that it counts days at liberty (at risk of offending in the community).
-    proven_disposals
-        Disposal codes that prove an offence (default caution and conviction).
-    other_disposals
-        Recognised disposal codes that do not prove an offence (default penalty notice for
-        disorder, community resolution, breach). Any code in neither list is an error.
-
-    Returns
-    -------
-    Cohort
-        ``data`` (one row per person), ``flow`` (every exclusion with its reason and count)
-        and the parameters used; see :class:`Cohort`.
-
-    Raises
-    ------
-    InputError
-        Naming the table, column and rows (by ``person_id``) for: missing columns; missing or
-        unparseable dates; duplicate ``person_id`` in ``people`` or ``deaths``; missing
-        ``group`` or ``person_id``; disposal codes outside both lists; a disposal before its
-        offence; a custody spell ending before it starts; an offence dated after the person's
-        death; identifiers that are numbers in one table and text in another; outcome column
-        names already used in ``people``; and invalid options.
-
-    Notes
-    -----
-    **Definition.** A proven reoffence is an offence committed in the follow-up period that
-    receives a caution or conviction in that period or in a further waiting period (Ministry of
-    Justice, 2019). With d the number of whole days from the index date (d = offence date −
-    index date), an offence counts when ``1 ≤ d ≤ follow_up_days``, its disposal falls on a day
-    ``≤ follow_up_days + waiting_days`` (365 + 182 = 547 by default) and its disposal code is in
-    ``proven_disposals``. The index event itself and offences on or before the index date never
-    count; penalty notices, community resolutions and breaches never count. Each offence row
-    counts once in ``n_reoffences`` (the MoJ frequency measure counts offences, not court
-    appearances). Times of day are ignored: dates are floored to whole days.
-
-    **Time to first reoffence.** ``time`` is d of the *offence date* of the first proven
-    reoffence (``event = 1``), else the person is censored at ``follow_up_days`` or earlier at
-    death (day of death − index date). ``reoffended`` equals ``event == 1``, which is the MoJ
-    binary measure: a reoffence before death counts; a death without one is not a reoffence.
-    Because a reoffence only counts once proven, the event time of an offence committed near
-    the end of follow-up is known only after the waiting period: use ``data_end`` so that
-    everyone kept has the full period in the extract.
-
-    **Custody.** Spells are merged per person (overlapping or touching spells are one) and
-    intersected with the follow-up period (index, index + ``follow_up_days``]; a spell counts
-    ``end − start`` days, so a same-day spell counts 0. ``days_in_custody`` is that overlap.
-    With ``at_risk="free"`` the days in custody in (index, index + ``time``] are removed from
-    ``time``; an offence committed in custody still counts, at its liberty time (0 if the person
-    had not yet been at liberty). The MoJ measures do not adjust for time in custody; the
-    ``"free"`` option is an evalkit extension for time-to-event analyses of prison leavers, who
-    are often recalled.
-
-    **Decisions.** A person whose death is dated on or before the index date has no time at
-    risk; they are *excluded* and counted in the flow (step ``died_before_index``), not treated
-    as an error, because linked death records are an external source. An offence dated after
-    the person's death, by contrast, contradicts the data and is an error. ``data_end`` is
-    applied before deaths; a person excluded by ``data_end`` is counted there only. Offences,
-    custody spells and deaths of people not in the cohort are counted in the flow, never
-    silently dropped.
-
-    **When not to use.** Proven reoffending undercounts offending (only offences that are
-    detected and proven count) and depends on police and court practice; comparisons between
-    areas or periods with different disposal practice (e.g. more community resolutions) are
-    biased. Not a substitute for the MoJ's own counting rules where the input extract differs
-    from the Police National Computer (e.g. it lacks offences recorded elsewhere).
-
-    References
-    ----------
-    Ministry of Justice (2019). *Guide to Proven Reoffending Statistics*. London: Ministry of
-    Justice, April 2019, section 2.1 "Definitions for the measurement of proven reoffending".
-    Revised with the quarterly bulletins at
-    https://www.gov.uk/government/collections/proven-reoffending-statistics
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> people = pd.DataFrame({"person_id": [1, 2], "index_date": ["2022-05-01"] * 2,
-    ...                        "group": ["programme", "comparison"], "age": [23, 41]})
-    >>> offences = pd.DataFrame({"person_id": [1, 1, 2],
-    ...     "offence_date": ["2022-06-01", "2022-07-01", "2022-06-10"],
-    ...     "disposal_date": ["2022-09-01", "2022-08-01", "2022-06-10"],
-    ...     "disposal": ["conviction", "caution", "pnd"]})
-    >>> c = proven_reoffending(people, offences)
-    >>> c.data[["person_id", "age", "time", "event", "n_reoffences"]]
-       person_id  age  time  event  n_reoffences
-    0          1   23    31      1             2
-    1          2   41   365      0             0
-    >>> c.flow.query("table == 'offences'")[["step", "n_removed", "n_remaining"]]
-                      step  n_removed  n_remaining
-    4                input          0            3
-    5       unknown_person          0            3
-    6      excluded_person          0            3
-    7   on_or_before_index          0            3
-    8      after_follow_up          0            3
-    9        late_disposal          0            3
-    10          not_proven          1            2
-    11              proven          0            2
+    The same arguments, rules, errors and result as :func:`evalkit.proven_reoffending` (its
+    docstring is the specification, with the MoJ reference), computed here in pandas/numpy
+    from the rules as written, not through the library's Ibis expressions. Input checks are
+    the library's own (:func:`evalkit.cohort._frames.check_frames`): the oracle checks the
+    rules, not the validation.
     """
     f_days = _whole_days(follow_up_days, "follow_up_days", minimum=1)
     w_days = _whole_days(waiting_days, "waiting_days", minimum=0)
@@ -207,44 +76,15 @@ def proven_reoffending(
         )
     end_day = _data_end_day(data_end)
 
-    # ---- validate the tables -------------------------------------------------------------
-    _check_table(people, "people", allow_empty=False)
-    check_unique(people, "person_id", table="people")
-    index_day = _days(check_dates(people, "index_date", table="people", id_col="person_id"))
-    check_no_missing(people, "group", table="people", id_col="person_id")
-    clash = [c for c in OUTCOME_COLUMNS if c in people.columns]
-    if clash:
-        raise InputError(
-            clash[0],
-            f"is a name of an outcome column the cohort adds ({', '.join(OUTCOME_COLUMNS)}); "
-            "rename it before building the cohort",
-            table="people",
-        )
-
-    off_day, disp_day = _date_pair(offences, "offences", "offence_date", "disposal_date")
-    check_no_missing(offences, "disposal", table="offences", id_col="person_id")
+    # ---- validate the tables (the library's checks, in the library's order) ---------------
+    v = check_frames(
+        people, offences, custody, deaths, proven_codes=proven_codes, other_codes=other_codes
+    )
+    people, offences, custody, deaths = v.people, v.offences, v.custody, v.deaths
+    index_day, off_day, disp_day, death_day = v.index_day, v.off_day, v.disp_day, v.death_day
+    if v.custody_days is not None:
+        c_start, c_end = v.custody_days
     disposal = offences["disposal"]
-    known = disposal.isin(proven_codes + other_codes).to_numpy()
-    if not known.all():
-        unknown_codes = sorted(map(str, pd.unique(disposal.to_numpy()[~known])))
-        raise InputError(
-            "disposal",
-            f"has unknown codes {unknown_codes}; proven codes are {list(proven_codes)} and "
-            f"other recognised codes are {list(other_codes)} (pass proven_disposals / "
-            "other_disposals to add codes)",
-            row_ids(offences, ~known, "person_id"),
-            table="offences",
-        )
-    _check_same_id_kind(people, offences, "offences")
-
-    if custody is not None:
-        c_start, c_end = _date_pair(custody, "custody", "start", "end")
-        _check_same_id_kind(people, custody, "custody")
-    if deaths is not None:
-        _check_table(deaths, "deaths", allow_empty=True)
-        check_unique(deaths, "person_id", table="deaths")
-        death_day = _days(check_dates(deaths, "date", table="deaths", id_col="person_id"))
-        _check_same_id_kind(people, deaths, "deaths")
 
     # ---- people: exclusions ----------------------------------------------------------------
     n = len(people)
