@@ -9,63 +9,27 @@ and each service's rating is the level its evaluation design earns.
 
 from __future__ import annotations
 
-import hashlib
 import re
-from pathlib import Path
 
 import pytest
+from scheme_reports import build_on_second_extract, meta
 
-from evalkit.datasets import SCHEME_UK_COLUMNS, simulate_scheme, write_scheme
-from evalkit.report import build
-
-ROOT = Path(__file__).resolve().parents[1]
 NAME = "portfolio"
 pytestmark = pytest.mark.report  # runs a notebook kernel
 
 
-def _toml_table(mapping: dict[str, str]) -> str:
-    return "{ " + ", ".join(f'"{k}" = "{v}"' for k, v in mapping.items()) + " }"
-
-
-def _meta(page: str, name: str) -> str:
-    found = re.search(rf'<meta name="evalkit-{name}" content="([^"]*)">', page)
-    assert found, f"no evalkit-{name} meta tag"
-    return found.group(1)
-
-
 @pytest.fixture(scope="module")
-def page(tmp_path_factory) -> str:
-    tmp = tmp_path_factory.mktemp(NAME)
-    data = simulate_scheme(NAME, rng=77)  # the shipped file is seed 2024
-    paths = write_scheme(data, tmp / "extract", style="uk")
-    text = (ROOT / "analyses" / f"{NAME}.toml").read_text(encoding="utf-8")
-    text, k = re.subn(
-        r'(?m)^services = ".*"$', f'services = "{paths["services"].as_posix()}"', text
-    )
-    assert k == 1
-    reader = f'date_format = "%d/%m/%Y"\ncolumns = {_toml_table(SCHEME_UK_COLUMNS)}\n'
-    text, k = re.subn(r"(?m)^\[reader\]\n", lambda _: "[reader]\n" + reader, text)
-    assert k == 1
-    config = tmp / f"{NAME}.toml"
-    config.write_text(text, encoding="utf-8")
-    out = tmp / "out"
-    # what `evalkit build NAME --config COPY --out DIR` runs, on the committed script
-    result = build(ROOT, out, names=[NAME], config_path=config)
-    assert result.ok, result.failures
-    return (out / f"{NAME}.html").read_text(encoding="utf-8")
+def page(tmp_path_factory: pytest.TempPathFactory) -> str:
+    # the shipped file is seed 2024; the fixture checks that the committed script ran unedited
+    return build_on_second_extract(NAME, tmp_path_factory.mktemp(NAME), rng=77)
 
 
 def test_portfolio_builds_on_a_uk_file_with_the_verdict_engines_tags(page: str) -> None:
     # [design] kind = "none": no estimate, so the engine states no effect, at level 1
-    assert _meta(page, "verdict") == "not assessable"
-    assert _meta(page, "strength") == "none"
-    assert _meta(page, "rating") == "1"
-    assert _meta(page, "synthetic") == "yes"
-
-
-def test_portfolio_needed_no_code_edit(page: str) -> None:
-    script = (ROOT / "analyses" / f"{NAME}.py").read_bytes()
-    assert hashlib.sha256(script).hexdigest()[:30] in page
+    assert meta(page, "verdict") == "not assessable"
+    assert meta(page, "strength") == "none"
+    assert meta(page, "rating") == "1"
+    assert meta(page, "synthetic") == "yes"
 
 
 def test_portfolio_opens_with_the_claim_and_rates_each_evaluation_design(page: str) -> None:
