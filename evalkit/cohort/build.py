@@ -219,18 +219,9 @@ def proven_reoffending(
     >>> c2.flow.equals(c.flow)
     True
     """
-    f_days = _whole_days(follow_up_days, "follow_up_days", minimum=1)
-    w_days = _whole_days(waiting_days, "waiting_days", minimum=0)
-    at_risk = check_choice(at_risk, "at_risk", AT_RISK_CHOICES)
-    proven_codes = _codes(proven_disposals, "proven_disposals")
-    other_codes = _codes(other_disposals, "other_disposals", allow_empty=True)
-    both = sorted(set(proven_codes) & set(other_codes))
-    if both:
-        raise InputError(
-            "proven_disposals",
-            f"codes {both} are also in other_disposals; a code is either proven or not",
-        )
-    end_day = _data_end_day(data_end)
+    f_days, w_days, at_risk, proven_codes, other_codes, end_day = check_options(
+        follow_up_days, waiting_days, at_risk, proven_disposals, other_disposals, data_end
+    )
     options = {
         "follow_up_days": f_days,
         "waiting_days": w_days,
@@ -271,6 +262,31 @@ def _is_ibis(value: Any) -> bool:
     """Whether ``value`` is an Ibis table (without importing Ibis when nothing could be)."""
     types = sys.modules.get("ibis.expr.types")
     return types is not None and isinstance(value, types.Table)
+
+
+def check_options(
+    follow_up_days: Any,
+    waiting_days: Any,
+    at_risk: Any,
+    proven_disposals: Any,
+    other_disposals: Any,
+    data_end: Any,
+) -> tuple[int, int, str, tuple[str, ...], tuple[str, ...], int | None]:
+    """The options of :func:`proven_reoffending`, checked: follow-up and waiting days, at-risk
+    choice, proven and other disposal codes (no code in both) and ``data_end`` as a day number.
+    """
+    f_days = _whole_days(follow_up_days, "follow_up_days", minimum=1)
+    w_days = _whole_days(waiting_days, "waiting_days", minimum=0)
+    at_risk = check_choice(at_risk, "at_risk", AT_RISK_CHOICES)
+    proven_codes = _codes(proven_disposals, "proven_disposals")
+    other_codes = _codes(other_disposals, "other_disposals", allow_empty=True)
+    both = sorted(set(proven_codes) & set(other_codes))
+    if both:
+        raise InputError(
+            "proven_disposals",
+            f"codes {both} are also in other_disposals; a code is either proven or not",
+        )
+    return f_days, w_days, at_risk, proven_codes, other_codes, _data_end_day(data_end)
 
 
 def _whole_days(value: Any, name: str, *, minimum: int) -> int:

@@ -20,21 +20,18 @@ import numpy as np
 import pandas as pd
 
 from evalkit._ids import _unknown_people
-from evalkit._options import check_choice
 from evalkit.cohort import Cohort
 
 # Argument checks, date-to-day conversion and the flow table's layout are the library's: the
 # oracle is an independent implementation of the *rules* (which rows count), not of these.
 from evalkit.cohort._frames import check_frames
-from evalkit.cohort.build import _codes, _data_end_day, _whole_days
+from evalkit.cohort.build import check_options
 from evalkit.cohort.result import _flow_table
 from evalkit.errors import InputError
 from evalkit.io import read_table
 from evalkit.schema import row_ids
 
 __all__ = ["proven_reoffending", "read_table"]
-
-AT_RISK_CHOICES = ("calendar", "free")
 
 
 # --------------------------------------------------------------------------------------------
@@ -63,18 +60,9 @@ def proven_reoffending(
     the library's own (:func:`evalkit.cohort._frames.check_frames`): the oracle checks the
     rules, not the validation.
     """
-    f_days = _whole_days(follow_up_days, "follow_up_days", minimum=1)
-    w_days = _whole_days(waiting_days, "waiting_days", minimum=0)
-    at_risk = check_choice(at_risk, "at_risk", AT_RISK_CHOICES)
-    proven_codes = _codes(proven_disposals, "proven_disposals")
-    other_codes = _codes(other_disposals, "other_disposals", allow_empty=True)
-    both = sorted(set(proven_codes) & set(other_codes))
-    if both:
-        raise InputError(
-            "proven_disposals",
-            f"codes {both} are also in other_disposals; a code is either proven or not",
-        )
-    end_day = _data_end_day(data_end)
+    f_days, w_days, at_risk, proven_codes, other_codes, end_day = check_options(
+        follow_up_days, waiting_days, at_risk, proven_disposals, other_disposals, data_end
+    )
 
     # ---- validate the tables (the library's checks, in the library's order) ---------------
     v = check_frames(
