@@ -83,6 +83,25 @@ def _case_id(case) -> str:
 # ----------------------------------------------------------------------------------------------
 # Kaplan–Meier against R
 # ----------------------------------------------------------------------------------------------
+# evalkit's Kaplan–Meier columns and the names R's summary.survfit gives them
+KM_R_COLUMNS = [
+    ("time", "time"),
+    ("at_risk", "n_risk"),
+    ("events", "n_event"),
+    ("censored", "n_censor"),
+    ("survival", "surv"),
+    ("se", "std_err"),
+    ("lower", "lower"),
+    ("upper", "upper"),
+]
+
+
+def _assert_km_rows_match_r(got, ref, case) -> None:
+    assert list(got["group"].astype(str)) == list(ref["group"])
+    for ours, theirs in KM_R_COLUMNS:
+        assert_matches_r(got[ours], ref[theirs], f"{_case_id(case)}: {ours}")
+
+
 @pytest.mark.parametrize("case", KM_CASES, ids=[_case_id(c) for c in KM_CASES])
 def test_km_table_against_R(case, rossi, sim):
     # R: summary(survfit(Surv(week, arrest) ~ fin, rossi, conf.type = ct), censored = FALSE)
@@ -90,18 +109,7 @@ def test_km_table_against_R(case, rossi, sim):
     #                    robust = NULL | FALSE), censored = FALSE); and each with ~ 1
     ref = _ref_rows(expected("km_table.csv", dtype=LABELS), case)
     got = _km_fit(case, rossi, sim).table
-    assert list(got["group"].astype(str)) == list(ref["group"])
-    for ours, theirs in [
-        ("time", "time"),
-        ("at_risk", "n_risk"),
-        ("events", "n_event"),
-        ("censored", "n_censor"),
-        ("survival", "surv"),
-        ("se", "std_err"),
-        ("lower", "lower"),
-        ("upper", "upper"),
-    ]:
-        assert_matches_r(got[ours], ref[theirs], f"{_case_id(case)}: {ours}")
+    _assert_km_rows_match_r(got, ref, case)
 
 
 @pytest.mark.parametrize("case", KM_CASES, ids=[_case_id(c) for c in KM_CASES])
@@ -111,18 +119,7 @@ def test_km_at_against_R(case, rossi, sim):
     ref = _ref_rows(expected("km_at.csv", dtype=LABELS), case)
     times = [13, 26, 52] if case[0] == "rossi" else [30, 90, 182, 365]
     got = _km_fit(case, rossi, sim).at(times)
-    assert list(got["group"].astype(str)) == list(ref["group"])
-    for ours, theirs in [
-        ("time", "time"),
-        ("at_risk", "n_risk"),
-        ("events", "n_event"),
-        ("censored", "n_censor"),
-        ("survival", "surv"),
-        ("se", "std_err"),
-        ("lower", "lower"),
-        ("upper", "upper"),
-    ]:
-        assert_matches_r(got[ours], ref[theirs], f"{_case_id(case)}: {ours}")
+    _assert_km_rows_match_r(got, ref, case)
 
 
 @pytest.mark.parametrize("case", KM_CASES, ids=[_case_id(c) for c in KM_CASES])
