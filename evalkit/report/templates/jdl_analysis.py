@@ -52,24 +52,13 @@ LABELS = S.names
 SUBJECT = SCHEME if SCHEME else "the programme"
 
 # the input files, read with the configuration's [reader] options (column names, date format)
-tables = {
-    name: cfg.read(name) for name in ("people", "offences", "custody", "deaths") if name in cfg.data
-}
+tables = rp.read_cohort_tables(cfg)
 # group labels are compared as text (a CSV column of 1s and 0s is read as numbers)
 if "group" in tables["people"].columns:
     tables["people"]["group"] = tables["people"]["group"].astype("string")
 # the extract date is the end of the data: people whose year of follow-up and six-month waiting
 # period had not ended by then are excluded (and counted in the flow below)
-DATA_END = cfg.data_date if len(cfg.data_date) == 10 else None
-cohort = ek.proven_reoffending(
-    tables["people"],
-    tables["offences"],
-    tables.get("custody"),
-    tables.get("deaths"),
-    follow_up_days=FOLLOW_UP,
-    waiting_days=WAITING,
-    data_end=DATA_END,
-)
+cohort = rp.reoffending_cohort(cfg, tables, follow_up_days=FOLLOW_UP, waiting_days=WAITING)
 # Below the Justice Data Lab's minimum of 60 programme people nothing is analysed: the report
 # says so (a "not assessable" verdict from the library's rules) and ends here.
 in_programme = cohort.data["group"] == PROGRAMME
