@@ -62,28 +62,20 @@ def load_rossi() -> pd.DataFrame:
     package (``Rossi``, reduced to the time-fixed covariates) and with lifelines
     (``lifelines.datasets.load_rossi``, MIT licence), from which this copy was taken unchanged.
 
-    Shape: 432 rows × 9 columns.
-
-    Columns
+    Returns
     -------
-    week : int
-        Week of first arrest after release, or 52 if not arrested (censored).
-    arrest : int
-        1 if arrested during the year of follow-up, else 0.
-    fin : int
-        1 if the man received financial aid (the randomised treatment), else 0.
-    age : int
-        Age in years at release.
-    race : int
-        1 if black, else 0.
-    wexp : int
-        1 if the man had full-time work experience before incarceration, else 0.
-    mar : int
-        1 if married at release, else 0.
-    paro : int
-        1 if released on parole, else 0.
-    prio : int
-        Number of prior convictions.
+    pandas.DataFrame
+        432 rows (one per man) and 9 integer columns:
+
+        - ``week``: week of first arrest after release, or 52 if not arrested (censored);
+        - ``arrest``: 1 if arrested during the year of follow-up, else 0;
+        - ``fin``: 1 if the man received financial aid (the randomised treatment), else 0;
+        - ``age``: age in years at release;
+        - ``race``: 1 if black, else 0;
+        - ``wexp``: 1 if the man had full-time work experience before incarceration, else 0;
+        - ``mar``: 1 if married at release, else 0;
+        - ``paro``: 1 if released on parole, else 0;
+        - ``prio``: number of prior convictions.
 
     Examples
     --------
