@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from evalkit._dates import EXCEL, parse_dates
-from evalkit._options import check_listed, parse_pairs
+from evalkit._options import check_columns, check_listed, parse_pairs
 from evalkit.errors import InputError, Rows
 
 __all__ = [
@@ -115,6 +115,7 @@ def read_table(
     dayfirst: bool = False,
     na_values: Sequence[str] | None = None,
     sheet: str | int | None = None,
+    dates: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Read an input table from a file (or tidy a DataFrame) with one set of rules.
 
@@ -147,6 +148,11 @@ def read_table(
         ``NA``, ``N/A``, ``NULL``, ``NaN``, ``#N/A``, …).
     sheet
         Sheet name or 0-based number in an Excel workbook; required if it has several sheets.
+    dates
+        Further columns to read as dates (evalkit names, after ``columns``), such as the start
+        of engagement in an engagement log, by the same rules as the cohort tables' dates: the
+        format ``date_format`` or ``dayfirst`` gives, else ISO 8601 or month names, or numeric
+        day/month text whose column settles which comes first.
 
     Returns
     -------
@@ -186,8 +192,9 @@ def read_table(
     if table is not None and table not in TABLES:
         valid = ", ".join(repr(t) for t in TABLES)
         raise InputError("table", f"got {table!r}; valid values are {valid} or None", argument=True)
-    name = table or "data"
+    name = table or (Path(source).name if isinstance(source, str | os.PathLike) else "data")
     mapping = _check_mapping(columns)
+    extra_dates = check_columns(dates, "dates")
     formats = _check_formats(date_format)
     if not isinstance(dayfirst, bool):
         raise InputError("dayfirst", f"must be true or false, got {dayfirst!r}", argument=True)
@@ -229,6 +236,8 @@ def read_table(
     if isinstance(formats, dict):
         check_listed(list(formats), df.columns, listed="is named in date_format", table=name)
         date_cols += [c for c in formats if c not in date_cols]
+    check_listed(extra_dates, df.columns, listed="is named in dates", table=name)
+    date_cols += [c for c in extra_dates if c not in date_cols]
     id_col = ID_COLUMN if ID_COLUMN in df.columns else None
     for col in date_cols:
         fmt = formats.get(col) if isinstance(formats, dict) else formats

@@ -48,6 +48,29 @@ def test_dayfirst_dates_without_format_are_refused(tmp_path):
     assert "02/03/2024" not in redact(msg)
 
 
+def test_further_date_columns_are_read_by_the_cohort_tables_rules(tmp_path):
+    # an engagement log: not a cohort table, so its date column is named in `dates`
+    log = tmp_path / "Engagement.csv"
+    log.write_text("person_id,engagement_start\nA1,25/01/2024\nA2,02/03/2024\nA3,\n")
+    got = read_table(log, dates=["engagement_start"])
+    # 25 cannot be a month: the column settles day first, so 02/03 is 2 March, not 3 February
+    assert got["engagement_start"].tolist()[:2] == [
+        pd.Timestamp("2024-01-25"),
+        pd.Timestamp("2024-03-02"),
+    ]
+    assert pd.isna(got["engagement_start"].iloc[2])
+    # a column every value of which reads both ways is refused, naming the file and column
+    log.write_text("person_id,engagement_start\nA1,02/03/2024\nA2,11/04/2024\n")
+    with pytest.raises(InputError, match="could be read day first") as err:
+        read_table(log, dates=["engagement_start"])
+    assert err.value.column == "engagement_start" and err.value.table == "Engagement.csv"
+    assert read_table(log, dates="engagement_start", dayfirst=True)[
+        "engagement_start"
+    ].tolist() == [pd.Timestamp("2024-03-02"), pd.Timestamp("2024-04-11")]
+    with pytest.raises(InputError, match="is named in dates but is not a column"):
+        read_table(log, dates=["start"])
+
+
 def test_dayfirst_dates_in_dataframes_are_refused_by_the_cohort():
     people = pd.DataFrame(
         {"person_id": ["a"], "index_date": ["25/01/2024"], "group": ["programme"]}

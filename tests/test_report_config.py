@@ -171,6 +171,7 @@ def test_read_passes_path_table_and_options_to_the_reader(tmp_path, monkeypatch)
                 "dayfirst": True,
                 "columns": {"Person ID": "person_id"},
                 "na_values": ["-"],
+                "dates": None,
             },
         )
     ]
@@ -201,6 +202,18 @@ def test_read_applies_the_mapping_and_day_first_dates(tmp_path):
     assert people["person_id"].tolist() == ["007", "QQ1"]
     assert people["index_date"].iloc[0] == pd.Timestamp("2024-03-02")
     assert pd.isna(people["index_date"].iloc[1])
+
+
+def test_read_reads_further_date_columns_by_the_cohort_tables_rules(tmp_path):
+    # no date format configured: an engagement log's UK dates are read as the people table's
+    # would be (the column settles day first), not refused as "not ISO 8601"
+    (tmp_path / "eng.csv").write_text("person_id,engagement_start\nA,25/01/2024\nB,02/03/2024\n")
+    cfg = read_config(_toml(tmp_path, '[data]\nengagement = "eng.csv"\n'))
+    got = cfg.read("engagement", dates=["engagement_start"])
+    assert got["engagement_start"].tolist() == [
+        pd.Timestamp("2024-01-25"),
+        pd.Timestamp("2024-03-02"),
+    ]
 
 
 def test_the_docstring_example_is_a_valid_configuration(tmp_path):

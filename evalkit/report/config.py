@@ -253,9 +253,10 @@ class AnalysisConfig:
         ``[reader]`` and per-entry options, so that an analysis reads ``.xlsx`` files, mapped
         headers and day-first dates exactly as the configuration says. The cohort tables know
         their date columns; for any other input (an engagement log, a monthly series) name
-        them in ``dates``: the configured ``date_format`` applies to them (ISO 8601 when none
-        is configured), with the reader's rules (one format per column, ambiguous day/month
-        text refused).
+        them in ``dates``: they are read by the same rules as the cohort tables' dates (the
+        configured ``date_format`` or ``dayfirst``, else ISO 8601, month names, or day/month
+        text whose column settles which comes first; one format per column, ambiguous
+        day/month text refused).
 
         Raises
         ------
@@ -267,11 +268,7 @@ class AnalysisConfig:
         path = self.data_path(name)
         source = self.data[name]
         options = _plain(source.options)
-        if dates:
-            given = options.get("date_format")
-            if not isinstance(given, dict):
-                options["date_format"] = {c: given or "ISO8601" for c in dates}
-        return read_table(path, table=source.table, **options)
+        return read_table(path, table=source.table, dates=dates, **options)
 
     def param(self, name: str) -> Any:
         """The value of ``name`` in ``[parameters]``; a clear error if it is missing."""
