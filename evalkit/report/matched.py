@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
 
-from evalkit.errors import InputError, StatisticalWarning
+from evalkit.errors import StatisticalWarning
 from evalkit.report.disclosure import Disclosure
 from evalkit.report.jdl import covariate_label
 from evalkit.verdict import Diagnostics, Measure
@@ -313,15 +313,11 @@ def matched_comparison(
     differences in means and differences in proportions in observational studies.
     *Pharmaceutical Statistics* 10, 150-161. https://doi.org/10.1002/pst.433
     """
+    from evalkit._design import two_groups
     from evalkit.matching import match
 
-    labels = [v for v in pd.unique(df[group].dropna()) if v != treated]
-    if len(labels) != 1:
-        raise InputError(
-            group,
-            f"must hold the programme label {treated!r} and exactly one other label "
-            f"(found {len(labels)} other label(s))",
-        )
+    # the same check of the two arms as every two-arm method; it gives the comparison label
+    _, _, comparison = two_groups(df, group, treated)
     with warnings.catch_warnings():
         # programme people left unmatched are counted by the report and in the diagnostics
         warnings.simplefilter("ignore", StatisticalWarning)
@@ -334,4 +330,4 @@ def matched_comparison(
             exact=exact,
             link="linear.logit",
         )
-    return MatchedComparison(match=m, group=group, treated=treated, comparison=labels[0])
+    return MatchedComparison(match=m, group=group, treated=treated, comparison=comparison)
