@@ -24,6 +24,7 @@ from evalkit._design import is_categorical, levels_of
 from evalkit.report.components import Fragment, table
 from evalkit.report.disclosure import SUPPRESSED, Disclosure
 from evalkit.report.jdl import covariate_label
+from evalkit.report.sections import flow_steps
 from evalkit.wording import fmt_p
 
 __all__ = [
@@ -518,17 +519,15 @@ STEP_WORDS = {
 
 def flow_table(flow: pd.DataFrame, table: str, unit: str) -> pd.DataFrame:
     """Input count (as the total row), each exclusion, and what was kept (``cohort.flow``)."""
-    part = flow[flow["table"] == table].to_dict("records")
 
     def words(r: Mapping[Any, Any]) -> str:
         return plain(STEP_WORDS.get((table, r["step"]), str(r["reason"])))
 
-    rows = [(f"{unit} in the file", int(part[0]["n_remaining"]))]
-    for r in part[1:-1]:
-        rows.append((f"Excluded: {words(r)}", int(r["n_removed"])))
-    last = words(part[-1])
-    rows.append((last[:1].upper() + last[1:], int(part[-1]["n_remaining"])))
-    return pd.DataFrame(rows, columns=["step", "count"])
+    def kept_words(r: Mapping[Any, Any]) -> str:
+        text = words(r)
+        return text[:1].upper() + text[1:]
+
+    return flow_steps(flow, table, first=f"{unit} in the file", step=words, last=kept_words)
 
 
 def kept(flow: pd.DataFrame, table: str) -> int:

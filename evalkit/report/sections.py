@@ -17,7 +17,7 @@ several reports show is laid out, worded and protected the one way:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -36,6 +36,7 @@ __all__ = [
     "CLAIM_FINDINGS",
     "claim_findings",
     "claim_intervals",
+    "flow_steps",
     "opening",
     "people_flow",
     "reoffending_table",
@@ -257,15 +258,32 @@ def reoffending_table(
     )
 
 
-def _people_steps(flow: pd.DataFrame, drop_empty: bool) -> pd.DataFrame:
-    part = flow[flow["table"] == "people"].to_dict("records")
+def flow_steps(
+    flow: pd.DataFrame,
+    table: str,
+    *,
+    first: str,
+    step: Callable[[Mapping[Any, Any]], str],
+    last: Callable[[Mapping[Any, Any]], str],
+    drop_empty: bool = False,
+) -> pd.DataFrame:
+    """The rows of one input table's flow (``cohort.flow``): the rows read, each exclusion, and
+    what was kept, as columns ``step`` and ``count``; the first row is the total of the others.
+
+    ``first`` labels the rows read; ``step`` words an exclusion (after "Excluded: ") and
+    ``last`` the rows kept, each from its flow record. ``drop_empty`` leaves out exclusions
+    that removed nobody.
+    """
+    part = flow[flow["table"] == table].to_dict("records")
     if len(part) < 2:
-        raise InputError("table", "must hold the people table's first and last rows", table="flow")
+        raise InputError(
+            "table", f"must hold the {table} table's first and last rows", table="flow"
+        )
     excluded = [r for r in part[1:-1] if r["n_removed"] or not drop_empty]
     return pd.DataFrame(
-        [("People in the file", int(part[0]["n_remaining"]))]
-        + [(f"Excluded: {r['reason']}", int(r["n_removed"])) for r in excluded]
-        + [("People in the cohort", int(part[-1]["n_remaining"]))],
+        [(first, int(part[0]["n_remaining"]))]
+        + [(f"Excluded: {step(r)}", int(r["n_removed"])) for r in excluded]
+        + [(last(part[-1]), int(part[-1]["n_remaining"]))],
         columns=["step", "count"],
     )
 
@@ -302,7 +320,14 @@ def people_flow(
     """
     flow = cohort if isinstance(cohort, pd.DataFrame) else cohort.flow
     return table(
-        _people_steps(flow, drop_empty),
+        flow_steps(
+            flow,
+            "people",
+            first="People in the file",
+            step=lambda r: str(r["reason"]),
+            last=lambda r: "People in the cohort",
+            drop_empty=drop_empty,
+        ),
         caption=caption,
         labels={"step": "Step", "count": "People"},
         total_row=0,
